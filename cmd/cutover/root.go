@@ -52,7 +52,6 @@ over step by step with an automatic way back.`,
 
 	root.AddCommand(
 		newVersionCmd(a),
-		newTestbedCmd(a),
 	)
 	return root
 }
