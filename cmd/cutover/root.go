@@ -52,6 +52,7 @@ over step by step with an automatic way back.`,
 
 	root.AddCommand(
 		newVersionCmd(a),
+		newTestbedCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,30 @@
+# cutover: the two commands of the quick start, and what they stand on.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:/usr/sbin
+GO ?= go
+BIN := bin/cutover
+
+.PHONY: all build deps test demo bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cutover
+
+# Installs NGINX with the Lua module (and the other Debian packages tests
+# use) when missing and running as root; elsewhere it says what is missing.
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+demo: deps build
+	@bash scripts/demo.sh $(BIN)
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
