@@ -38,6 +38,9 @@ func OriginHandler() http.Handler {
 	mux.HandleFunc("GET /api/items", serveItems)
 	mux.HandleFunc("GET /api/noisy", serveNoisy)
 	mux.HandleFunc("GET /page", servePage)
+	mux.HandleFunc("GET /old-page", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/page", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("GET /text", serveText)
 	mux.HandleFunc("GET /binary", serveBinary)
 	mux.HandleFunc("GET /large", serveLarge)
@@ -191,6 +194,7 @@ func serveStream(w http.ResponseWriter, r *http.Request) {
 type EchoReply struct {
 	Method  string              `json:"method"`
 	URI     string              `json:"uri"`
+	Host    string              `json:"host"`
 	Headers map[string][]string `json:"headers"`
 	Body    string              `json:"body"`
 }
@@ -205,7 +209,7 @@ func serveEcho(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body over 1 MiB"})
 		return
 	}
-	writeJSON(w, http.StatusOK, EchoReply{Method: r.Method, URI: r.RequestURI, Headers: r.Header, Body: string(body)})
+	writeJSON(w, http.StatusOK, EchoReply{Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: r.Header, Body: string(body)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

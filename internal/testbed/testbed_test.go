@@ -183,6 +183,7 @@ var probes = []probe{
 	{method: "GET", path: "/edge/health"},
 	{method: "GET", path: "/api/noisy", header: gz},
 	{method: "GET", path: "/page", header: gz},
+	{method: "GET", path: "/old-page"},
 	{method: "GET", path: "/text"},
 	{method: "GET", path: "/binary"},
 	{method: "GET", path: "/large", header: gz},
@@ -251,4 +252,3 @@ func TestEdgeBehaviour(t *testing.T) {
 		})
 	}
 }
-

@@ -1,0 +1,187 @@
+// Package upstream sends one request to one target and captures its whole
+// answer with timing. It is the single sending path of both sources: replay
+// re-sends captured requests with it and mirror sends its shadow copies.
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/diff"
+)
+
+// Config tunes a Client. The zero value is usable.
+type Config struct {
+	// Timeout bounds one exchange, from dial to the last body byte.
+	// Zero means 30s.
+	Timeout time.Duration
+	// MaxBody caps the answer body kept; the rest is read and dropped and
+	// the Response is marked BodyTruncated. Zero means 8 MiB.
+	MaxBody int64
+	// MaxConnsPerTarget caps open connections per target. Zero means 256.
+	MaxConnsPerTarget int
+	// Header is added to every request sent (e.g. X-Cutover-Shadow: 1).
+	Header http.Header
+}
+
+// Client sends requests to targets. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	http *http.Client
+}
+
+// New returns a Client with its own connection pool.
+func New(cfg Config) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 8 << 20
+	}
+	if cfg.MaxConnsPerTarget <= 0 {
+		cfg.MaxConnsPerTarget = 256
+	}
+	transport := &http.Transport{
+		Proxy:               nil, // targets are addressed directly, never via an environment proxy
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        4 * cfg.MaxConnsPerTarget,
+		MaxIdleConnsPerHost: cfg.MaxConnsPerTarget,
+		MaxConnsPerHost:     cfg.MaxConnsPerTarget,
+		IdleConnTimeout:     90 * time.Second,
+		// The answer is compared as the target sent it: no transparent gzip.
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &Client{
+		cfg: cfg,
+		http: &http.Client{
+			Transport: transport,
+			// A redirect is an answer to compare, not to follow.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// Close drops idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// Do sends req to the target at base (scheme://host[:port][/prefix]) and
+// returns its answer. It never returns nil: a transport failure (refused,
+// reset, timeout, cancelled) is a Response with Err set, because for the
+// caller it is an outcome to count, not a reason to stop.
+//
+// The Host header of req is kept, so a target sees the host the client
+// asked for; req.URI is appended to base's path.
+func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+
+	var start, firstByte time.Time
+	trace := &httptrace.ClientTrace{
+		GotFirstResponseByte: func() { firstByte = time.Now() },
+	}
+	hreq, err := c.newRequest(httptrace.WithClientTrace(ctx, trace), base, req)
+	if err != nil {
+		return &diff.Response{Err: err.Error()}
+	}
+	start = time.Now()
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return &diff.Response{Err: describe(err), Total: time.Since(start)}
+	}
+	defer resp.Body.Close()
+
+	var body bytes.Buffer
+	_, err = io.Copy(&body, io.LimitReader(resp.Body, c.cfg.MaxBody))
+	truncated := false
+	if err == nil {
+		var n int64
+		n, err = io.Copy(io.Discard, resp.Body)
+		truncated = n > 0
+	}
+	out := &diff.Response{
+		Status:        resp.StatusCode,
+		Proto:         resp.Proto,
+		Header:        resp.Header,
+		Trailer:       resp.Trailer,
+		Body:          body.Bytes(),
+		BodyTruncated: truncated,
+		Total:         time.Since(start),
+	}
+	if !firstByte.IsZero() {
+		out.TTFB = firstByte.Sub(start)
+	}
+	if err != nil {
+		// Headers came but the body broke off: no whole HTTP answer.
+		out.Err = "reading body: " + describe(err)
+	}
+	return out
+}
+
+func (c *Client) newRequest(ctx context.Context, base *url.URL, req *diff.Request) (*http.Request, error) {
+	u, err := url.Parse(strings.TrimSuffix(base.String(), "/") + req.URI)
+	if err != nil {
+		return nil, fmt.Errorf("request uri %q: %w", req.URI, err)
+	}
+	var body io.Reader
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, vs := range req.Header {
+		if hopByHop(k) {
+			continue
+		}
+		hreq.Header[k] = append([]string(nil), vs...)
+	}
+	for k, vs := range c.cfg.Header {
+		hreq.Header[k] = append([]string(nil), vs...)
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		hreq.Header["User-Agent"] = nil // send none rather than Go's own
+	}
+	if req.Host != "" {
+		hreq.Host = req.Host
+	}
+	hreq.ContentLength = int64(len(req.Body))
+	return hreq, nil
+}
+
+// hopByHop headers belong to one connection; the client manages its own.
+func hopByHop(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Host":
+		return true
+	}
+	return false
+}
+
+// describe turns a transport error into a short, stable reason.
+func describe(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	s := err.Error()
+	for _, known := range []string{"connection refused", "connection reset by peer", "EOF", "broken pipe", "no such host"} {
+		if strings.Contains(s, known) {
+			return known
+		}
+	}
+	return s
+}
