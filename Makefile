@@ -23,7 +23,8 @@ test: deps
 demo: deps build
 	@bash scripts/demo.sh $(BIN)
 
-bench: deps
+bench:
+	CUTOVER_DEPS_EXTRA="tshark:tshark" bash scripts/deps.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

@@ -8,6 +8,9 @@ set -euo pipefail
 need=(
   "/usr/sbin/nginx:nginx-light"
   "/usr/lib/nginx/modules/ngx_http_lua_module.so:libnginx-mod-http-lua"
+  "tcpdump:tcpdump"
+  "wrk:wrk"
+  "curl:curl"
 )
 if [ -n "${CUTOVER_DEPS_EXTRA:-}" ]; then
   read -r -a extra <<<"$CUTOVER_DEPS_EXTRA"
