@@ -1,0 +1,387 @@
+package diff
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sync"
+)
+
+// AggregatorConfig shapes an Aggregator. The zero value is usable: each
+// field documents its default in brackets.
+//
+// Memory is bounded whatever the number of exchanges. Per endpoint it is
+// about 50 KB of histograms plus 32 KB of latency reservoir once full, plus
+// MaxFields field counters; samples are bounded by MaxSamples overall. With
+// the defaults the worst case (1,000 busy endpoints) is near 100 MB.
+type AggregatorConfig struct {
+	// Compare compares two answers [the comparer of the package's rules].
+	Compare func(legacy, candidate *Response) []Difference
+	// Endpoint names a request's endpoint [method and path, no query].
+	Endpoint func(method, uri string) string
+
+	// MaxEndpoints caps the endpoints tracked [1000]; requests of others
+	// count under OverflowEndpoint.
+	MaxEndpoints int
+	// MaxFields caps the fields (path and kind) per endpoint [100]; others
+	// count under the path OverflowPath.
+	MaxFields int
+	// SamplesPerField is how many exchanges are kept per field, and per
+	// endpoint for failures [3]; negative keeps none.
+	SamplesPerField int
+	// MaxSamples caps the samples kept overall [10000].
+	MaxSamples int
+	// SampleBodyBytes cuts bodies and values in samples [2048].
+	SampleBodyBytes int
+	// RedactHeaders are headers whose values samples hide, besides
+	// Authorization, Proxy-Authorization, Cookie and Set-Cookie.
+	RedactHeaders []string
+
+	// ReservoirSize is how many exchanges per endpoint, and overall, are
+	// kept as a uniform random sample (reservoir sampling) for the
+	// latency test [2000]. The Mann-Whitney test needs values, and 2,000
+	// per side detect a few percent of shift; more cost time, not power.
+	ReservoirSize int
+	// Seed seeds the aggregator's own random source, used only for the
+	// reservoirs, so that a run's summary is reproducible [0].
+	Seed uint64
+
+	Noise   NoiseConfig
+	Latency LatencyConfig
+	Verdict VerdictConfig
+}
+
+// The names under which what exceeds a cap is counted.
+const (
+	OverflowEndpoint = "OTHER"
+	OverflowPath     = "OTHER"
+)
+
+// maxSkipReasons bounds the skip reasons; reasons come from code, so more
+// means a bug, but memory stays bounded anyway.
+const maxSkipReasons = 64
+
+func (c AggregatorConfig) withDefaults() AggregatorConfig {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxEndpoints, 1000)
+	def(&c.MaxFields, 100)
+	def(&c.SamplesPerField, 3)
+	def(&c.MaxSamples, 10000)
+	def(&c.SampleBodyBytes, 2048)
+	def(&c.ReservoirSize, 2000)
+	c.SamplesPerField = max(c.SamplesPerField, 0)
+	if c.Endpoint == nil {
+		c.Endpoint = pathEndpoint
+	}
+	if c.Compare == nil {
+		c.Compare = statusOnly
+	}
+	c.Noise = c.Noise.withDefaults()
+	c.Latency = c.Latency.withDefaults()
+	return c
+}
+
+// pathEndpoint names an endpoint by method and path, without the query.
+func pathEndpoint(method, uri string) string {
+	path := uri
+	if u, err := url.ParseRequestURI(uri); err == nil {
+		path = u.Path
+	}
+	return method + " " + path
+}
+
+// statusOnly stands in for the package's comparer until it lands.
+func statusOnly(legacy, candidate *Response) []Difference {
+	if legacy.Status == candidate.Status {
+		return nil
+	}
+	return []Difference{{Path: "status", Kind: KindChanged}}
+}
+
+// Aggregator turns exchanges into counts, noise-aware field statistics,
+// samples and latency distributions, per endpoint and overall. Its methods
+// are safe for concurrent use; comparison runs outside its lock.
+type Aggregator struct {
+	cfg     AggregatorConfig
+	compare func(legacy, candidate *Response) []Difference
+	sampler sampler
+
+	mu                        sync.Mutex
+	rng                       *rand.Rand
+	counts                    Counts
+	endpoints                 map[string]*endpointState
+	noise                     noiseTable
+	legacy                    *latencyHist // Total, compared exchanges
+	candidate                 *latencyHist
+	legacyTTFB, candidateTTFB *latencyHist
+	reservoir                 pairReservoir
+	samples                   int
+}
+
+// NewAggregator returns an empty aggregator.
+func NewAggregator(cfg AggregatorConfig) *Aggregator {
+	cfg = cfg.withDefaults()
+	a := &Aggregator{
+		cfg:       cfg,
+		compare:   cfg.Compare,
+		sampler:   newSampler(cfg.RedactHeaders, cfg.SampleBodyBytes),
+		rng:       rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
+		counts:    Counts{Skipped: map[string]int64{}},
+		endpoints: map[string]*endpointState{},
+		noise:     noiseTable{byKey: map[fieldKey]int64{}, limit: 16 * cfg.MaxFields},
+		legacy:    newLatencyHist(), candidate: newLatencyHist(),
+		legacyTTFB: newLatencyHist(), candidateTTFB: newLatencyHist(),
+		reservoir: pairReservoir{size: cfg.ReservoirSize},
+	}
+	return a
+}
+
+// Endpoint names the endpoint of a request as Add does, for callers of Skip.
+func (a *Aggregator) Endpoint(method, uri string) string { return a.cfg.Endpoint(method, uri) }
+
+// Skip counts a request that was not compared, for reason (e.g. "unsafe",
+// "body_over_cap", "queue_full", "gap", "sampled_out"). endpoint may be
+// empty when the request could not be parsed: it then counts only overall.
+func (a *Aggregator) Skip(endpoint, reason string) {
+	if reason == "" {
+		reason = "unknown"
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.counts.Requests++
+	reason = boundedKey(a.counts.Skipped, reason)
+	a.counts.Skipped[reason]++
+	if endpoint == "" {
+		return
+	}
+	ep := a.endpoint(endpoint)
+	ep.requests++
+	ep.skipped[boundedKey(ep.skipped, reason)]++
+}
+
+func boundedKey(m map[string]int64, k string) string {
+	if _, ok := m[k]; ok || len(m) < maxSkipReasons {
+		return k
+	}
+	return "other"
+}
+
+// Add counts one exchange: failed when legacy or candidate gave no HTTP
+// answer, else compared, and different when at least one difference is not
+// noise for it. A secondary answer, when present, is compared with legacy
+// to measure noise. ex is not retained.
+func (a *Aggregator) Add(ex *Exchange) {
+	name := a.Endpoint(ex.Request.Method, ex.Request.URI)
+	legacyFailed, candidateFailed := ex.Legacy.Failed(), ex.Candidate.Failed()
+	var raw, noise []keyedDiff
+	if !legacyFailed && !candidateFailed {
+		raw = distinctKeys(a.compare(ex.Legacy, ex.Candidate))
+	}
+	measured := !legacyFailed && ex.Secondary != nil && !ex.Secondary.Failed()
+	if measured {
+		noise = distinctKeys(a.compare(ex.Legacy, ex.Secondary))
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ep := a.endpoint(name)
+	a.counts.Requests++
+	ep.requests++
+	if measured {
+		ep.addNoise(noise, a.cfg.MaxFields)
+		a.noise.add(noise)
+	}
+	if legacyFailed || candidateFailed {
+		a.addFailure(ep, ex, legacyFailed, candidateFailed)
+		return
+	}
+	a.counts.Compared++
+	ep.compared++
+	a.addLatency(ep, ex)
+
+	var req *RequestSample // built once, shared by this exchange's samples
+	different := false
+	for _, d := range raw {
+		k, f := ep.field(d.key, a.cfg.MaxFields)
+		f.count++
+		isNoise := containsKey(noise, d.key) || a.cfg.Noise.isNoise(a.rates(ep, k, f))
+		if isNoise {
+			f.suppressed++
+		} else {
+			different = true
+		}
+		if len(f.samples) < a.cfg.SamplesPerField && a.samples < a.cfg.MaxSamples {
+			if req == nil {
+				req = a.sampler.request(&ex.Request)
+			}
+			f.samples = append(f.samples, FieldSample{
+				Time: sampleTime(ex.Time), Request: req,
+				Legacy:    a.sampler.value(d.diff.Path, d.diff.Legacy),
+				Candidate: a.sampler.value(d.diff.Path, d.diff.Candidate),
+				Detail:    a.sampler.cut(d.diff.Detail),
+				Noise:     isNoise,
+			})
+			a.samples++
+		}
+	}
+	if different {
+		a.counts.Different++
+		ep.different++
+	}
+}
+
+func (a *Aggregator) addFailure(ep *endpointState, ex *Exchange, legacyFailed, candidateFailed bool) {
+	side := "both"
+	switch {
+	case legacyFailed && candidateFailed:
+		a.counts.Failed.Both++
+		ep.failed.Both++
+	case legacyFailed:
+		side = "legacy"
+		a.counts.Failed.Legacy++
+		ep.failed.Legacy++
+	default:
+		side = "candidate"
+		a.counts.Failed.Candidate++
+		ep.failed.Candidate++
+	}
+	if len(ep.failures) < a.cfg.SamplesPerField && a.samples < a.cfg.MaxSamples {
+		s := FailureSample{Time: sampleTime(ex.Time), Request: a.sampler.request(&ex.Request), Side: side}
+		if legacyFailed {
+			s.LegacyError = failure(ex.Legacy)
+		}
+		if candidateFailed {
+			s.CandidateError = failure(ex.Candidate)
+		}
+		ep.failures = append(ep.failures, s)
+		a.samples++
+	}
+}
+
+func failure(r *Response) string {
+	if r == nil {
+		return "no response"
+	}
+	return r.Err
+}
+
+// addLatency records the answer times of a compared exchange. Failed
+// exchanges are left out: the time to a refusal or a timeout is not an
+// answer time, and pairs keep both sides' samples alike.
+func (a *Aggregator) addLatency(ep *endpointState, ex *Exchange) {
+	l, c := ex.Legacy, ex.Candidate
+	a.legacy.record(l.Total)
+	a.candidate.record(c.Total)
+	a.legacyTTFB.record(l.TTFB)
+	a.candidateTTFB.record(c.TTFB)
+	ep.legacy.record(l.Total)
+	ep.candidate.record(c.Total)
+	a.reservoir.add(a.rng, l.Total, c.Total)
+	ep.reservoir.add(a.rng, l.Total, c.Total)
+}
+
+// endpoint returns the state of name, created on first sight, or of the
+// overflow endpoint once MaxEndpoints are tracked. Caller holds a.mu.
+func (a *Aggregator) endpoint(name string) *endpointState {
+	if ep, ok := a.endpoints[name]; ok {
+		return ep
+	}
+	if len(a.endpoints) >= a.cfg.MaxEndpoints {
+		name = OverflowEndpoint
+		if ep, ok := a.endpoints[name]; ok {
+			return ep
+		}
+	}
+	ep := &endpointState{
+		skipped:   map[string]int64{},
+		fields:    map[fieldKey]*fieldState{},
+		legacy:    newLatencyHist(),
+		candidate: newLatencyHist(),
+		reservoir: pairReservoir{size: a.cfg.ReservoirSize},
+	}
+	a.endpoints[name] = ep
+	return ep
+}
+
+// endpointState is what the aggregator keeps about one endpoint.
+type endpointState struct {
+	requests, compared, different int64
+	skipped                       map[string]int64
+	failed                        Failed
+	failures                      []FailureSample
+
+	fields map[fieldKey]*fieldState
+	noiseN int64 // noise observations: secondary answers and noise samples
+
+	legacy, candidate *latencyHist
+	reservoir         pairReservoir
+}
+
+// fieldState counts one field: count compared exchanges differ there,
+// suppressed of them as noise; noise of the endpoint's noise observations.
+type fieldState struct {
+	count, suppressed, noise int64
+	samples                  []FieldSample
+}
+
+// field returns the key actually used and the state of k, created on first
+// sight, or of the overflow path once limit fields are tracked.
+func (ep *endpointState) field(k fieldKey, limit int) (fieldKey, *fieldState) {
+	if f, ok := ep.fields[k]; ok {
+		return k, f
+	}
+	if len(ep.fields) >= limit {
+		k.path = OverflowPath
+		if f, ok := ep.fields[k]; ok {
+			return k, f
+		}
+	}
+	f := &fieldState{}
+	ep.fields[k] = f
+	return k, f
+}
+
+func (ep *endpointState) addNoise(keys []keyedDiff, limit int) {
+	ep.noiseN++
+	for _, k := range keys {
+		_, f := ep.field(k.key, limit)
+		f.noise++
+	}
+}
+
+// fieldKey identifies a field: a path and how it differs.
+type fieldKey struct {
+	path string
+	kind Kind
+}
+
+func (k fieldKey) compare(o fieldKey) int {
+	return cmp.Or(cmp.Compare(k.path, o.path), cmp.Compare(k.kind, o.kind))
+}
+
+// keyedDiff is the first difference of an exchange at one field.
+type keyedDiff struct {
+	key  fieldKey
+	diff *Difference
+}
+
+// distinctKeys returns one difference per field, sorted by field: array
+// elements share a path, and an exchange counts once per field.
+func distinctKeys(diffs []Difference) []keyedDiff {
+	out := make([]keyedDiff, 0, len(diffs))
+	for i := range diffs {
+		out = append(out, keyedDiff{fieldKey{diffs[i].Path, diffs[i].Kind}, &diffs[i]})
+	}
+	slices.SortStableFunc(out, func(a, b keyedDiff) int { return a.key.compare(b.key) })
+	return slices.CompactFunc(out, func(a, b keyedDiff) bool { return a.key == b.key })
+}
+
+func containsKey(keys []keyedDiff, k fieldKey) bool {
+	_, found := slices.BinarySearchFunc(keys, k, func(e keyedDiff, k fieldKey) int { return e.key.compare(k) })
+	return found
+}

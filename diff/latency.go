@@ -1,0 +1,234 @@
+package diff
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// LatencyConfig says when the candidate is slower than the legacy. The zero
+// value gives the defaults in brackets.
+type LatencyConfig struct {
+	// Alpha is the significance level of the Mann-Whitney test [0.05]; the
+	// shift's interval has confidence 1 - Alpha.
+	Alpha float64
+	// RelativeTolerance is the share of the legacy median a shift must
+	// exceed to count [0.05]; negative means none.
+	RelativeTolerance float64
+	// AbsoluteTolerance is the least shift that counts whatever the median
+	// [1ms], so that sub-millisecond jitter on fast endpoints is not a
+	// regression; negative means none. The tolerance is the larger of the two.
+	AbsoluteTolerance time.Duration
+	// MinSamples is the fewest exchanges per side to judge at all [30]:
+	// below it the verdict is inconclusive, never ok.
+	MinSamples int
+}
+
+func (c LatencyConfig) withDefaults() LatencyConfig {
+	if c.Alpha <= 0 || c.Alpha >= 1 {
+		c.Alpha = 0.05
+	}
+	c.RelativeTolerance = orDefault(c.RelativeTolerance, 0.05)
+	switch {
+	case c.AbsoluteTolerance == 0:
+		c.AbsoluteTolerance = time.Millisecond
+	case c.AbsoluteTolerance < 0:
+		c.AbsoluteTolerance = 0
+	}
+	if c.MinSamples <= 0 {
+		c.MinSamples = 30
+	}
+	return c
+}
+
+// orDefault maps a config number's zero to def and a negative to zero.
+func orDefault(v, def float64) float64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// The latency statuses of an endpoint or of the whole run.
+const (
+	LatencyOK           = "ok"
+	LatencyRegression   = "regression"
+	LatencyInconclusive = "inconclusive"
+)
+
+// LatencyVerdict judges the candidate's answer times against the legacy's
+// on the exchanges both answered. Times are in milliseconds; Shift and its
+// interval are candidate minus legacy, so positive is slower.
+type LatencyVerdict struct {
+	Status string `json:"status"`
+	// Samples is how many exchanges per side the test used: a uniform
+	// sample of at most the aggregator's reservoir size.
+	Samples int `json:"samples"`
+	// MinSamples is the fewest per side the judge needed.
+	MinSamples  int     `json:"min_samples"`
+	ShiftMs     float64 `json:"shift_ms"`
+	ShiftLowMs  float64 `json:"shift_low_ms"`
+	ShiftHighMs float64 `json:"shift_high_ms"`
+	Confidence  float64 `json:"confidence"`
+	PValue      float64 `json:"p_value"`
+	ToleranceMs float64 `json:"tolerance_ms"`
+	// P50Ratio and P99Ratio are candidate over legacy, from the histograms
+	// of every exchange; 0 when the legacy's is 0.
+	P50Ratio float64 `json:"p50_ratio"`
+	P99Ratio float64 `json:"p99_ratio"`
+	Reason   string  `json:"reason"`
+}
+
+// JudgeLatency decides whether candidate (ms) is slower than legacy (ms),
+// two samples of the same requests. A regression needs both a significant
+// test (p < Alpha) and a shift whose lower confidence bound exceeds the
+// tolerance: significance alone flags harmless shifts at large n, a shift
+// alone flags noise at small n.
+func JudgeLatency(legacy, candidate []float64, cfg LatencyConfig) LatencyVerdict {
+	cfg = cfg.withDefaults()
+	n := min(len(legacy), len(candidate))
+	v := LatencyVerdict{Samples: n, MinSamples: cfg.MinSamples, Confidence: 1 - cfg.Alpha}
+	if n < cfg.MinSamples {
+		v.Status = LatencyInconclusive
+		v.Reason = fmt.Sprintf("%d exchanges per side, fewer than the %d needed", n, cfg.MinSamples)
+		return v
+	}
+	mw := MannWhitneyTest(legacy, candidate, 1-cfg.Alpha)
+	median := medianOf(legacy)
+	tol := max(cfg.RelativeTolerance*median, float64(cfg.AbsoluteTolerance)/float64(time.Millisecond))
+	v.ShiftMs, v.ShiftLowMs, v.ShiftHighMs = round3(mw.Shift), round3(mw.ShiftLow), round3(mw.ShiftHigh)
+	v.PValue = roundSignificant(mw.P, 3)
+	v.ToleranceMs = round3(tol)
+	significant := mw.P < cfg.Alpha
+	switch {
+	case significant && mw.ShiftLow > tol:
+		v.Status = LatencyRegression
+		v.Reason = fmt.Sprintf("slower by %s ms (%.0f%% interval %s to %s ms, p=%.3g), over the %s ms tolerance",
+			fmtMs(mw.Shift), 100*(1-cfg.Alpha), fmtMs(mw.ShiftLow), fmtMs(mw.ShiftHigh), mw.P, fmtMs(tol))
+	case significant:
+		v.Status = LatencyOK
+		v.Reason = fmt.Sprintf("shift of %s ms is significant (p=%.3g) but not surely over the %s ms tolerance",
+			fmtMs(mw.Shift), mw.P, fmtMs(tol))
+	default:
+		v.Status = LatencyOK
+		v.Reason = fmt.Sprintf("no significant shift (p=%.3g)", mw.P)
+	}
+	return v
+}
+
+// medianOf returns the median of a non-empty sample without modifying it.
+func medianOf(s []float64) float64 {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	m := len(c) / 2
+	if len(c)%2 == 1 {
+		return c[m]
+	}
+	return (c[m-1] + c[m]) / 2
+}
+
+// Latencies are recorded in microseconds up to this ceiling; longer ones
+// count as the ceiling. Two significant digits keep a histogram near 25 KB.
+const (
+	histMaxMicros = int64(10 * time.Minute / time.Microsecond)
+	histDigits    = 2
+)
+
+// latencyHist is the distribution of one side's answer times: an HDR
+// histogram (1% precision) with the exact count, sum and maximum.
+type latencyHist struct {
+	h   *hdr.Histogram
+	n   int64
+	sum time.Duration
+	max time.Duration
+}
+
+func newLatencyHist() *latencyHist {
+	return &latencyHist{h: hdr.New(1, histMaxMicros, histDigits)}
+}
+
+func (l *latencyHist) record(d time.Duration) {
+	us := min(max(int64(d/time.Microsecond), 1), histMaxMicros)
+	_ = l.h.RecordValue(us) // cannot fail: us is clamped into range
+	l.n++
+	l.sum += d
+	l.max = max(l.max, d)
+}
+
+// Percentiles is a latency distribution in milliseconds, as the summary
+// JSON carries it.
+type Percentiles struct {
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+	Mean  float64 `json:"mean"`
+	Count int64   `json:"count"`
+}
+
+func (l *latencyHist) percentiles() Percentiles {
+	if l.n == 0 {
+		return Percentiles{}
+	}
+	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
+	return Percentiles{
+		P50:   ms(l.h.ValueAtQuantile(50)),
+		P90:   ms(l.h.ValueAtQuantile(90)),
+		P99:   ms(l.h.ValueAtQuantile(99)),
+		Max:   round3(float64(l.max) / float64(time.Millisecond)),
+		Mean:  round3(float64(l.sum) / float64(l.n) / float64(time.Millisecond)),
+		Count: l.n,
+	}
+}
+
+// pairReservoir keeps a uniform sample (Vitter's algorithm R) of at most
+// size exchanges' legacy and candidate times in ms, for the Mann-Whitney
+// test that needs values, not a histogram. Both sides take the same slot,
+// so one random draw serves the pair and memory stays 16 bytes × size.
+type pairReservoir struct {
+	legacy, candidate []float64
+	seen              int64
+	size              int
+}
+
+func (r *pairReservoir) add(rng *rand.Rand, legacy, candidate time.Duration) {
+	l, c := float64(legacy)/float64(time.Millisecond), float64(candidate)/float64(time.Millisecond)
+	r.seen++
+	if len(r.legacy) < r.size {
+		r.legacy = append(r.legacy, l)
+		r.candidate = append(r.candidate, c)
+		return
+	}
+	if j := rng.Int64N(r.seen); j < int64(r.size) {
+		r.legacy[j], r.candidate[j] = l, c
+	}
+}
+
+// ratio returns a/b rounded, or 0 when b is 0.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return math.Round(a/b*1e4) / 1e4
+}
+
+// round3 rounds to three decimals: microseconds when in ms. Rounding keeps
+// the JSON stable across platforms that fuse multiply-adds differently.
+func round3(x float64) float64 { return math.Round(x*1e3) / 1e3 }
+
+func roundSignificant(x float64, digits int) float64 {
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
+	scale := math.Pow(10, float64(digits)-math.Ceil(math.Log10(math.Abs(x))))
+	return math.Round(x*scale) / scale
+}
+
+func fmtMs(x float64) string { return fmt.Sprintf("%.3g", x) }
