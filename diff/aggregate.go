@@ -253,17 +253,17 @@ func (a *Aggregator) addFailure(ep *endpointState, ex *Exchange, legacyFailed, c
 	if len(ep.failures) < a.cfg.SamplesPerField && a.samples < a.cfg.MaxSamples {
 		s := FailureSample{Time: sampleTime(ex.Time), Request: a.sampler.request(&ex.Request), Side: side}
 		if legacyFailed {
-			s.LegacyError = failure(ex.Legacy)
+			s.LegacyError = transportError(ex.Legacy)
 		}
 		if candidateFailed {
-			s.CandidateError = failure(ex.Candidate)
+			s.CandidateError = transportError(ex.Candidate)
 		}
 		ep.failures = append(ep.failures, s)
 		a.samples++
 	}
 }
 
-func failure(r *Response) string {
+func transportError(r *Response) string {
 	if r == nil {
 		return "no response"
 	}

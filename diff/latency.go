@@ -94,7 +94,7 @@ type LatencyVerdict struct {
 func JudgeLatency(legacy, candidate []float64, cfg LatencyConfig) LatencyVerdict {
 	cfg = cfg.withDefaults()
 	n := min(len(legacy), len(candidate))
-	v := LatencyVerdict{Samples: n, MinSamples: cfg.MinSamples, Confidence: 1 - cfg.Alpha}
+	v := LatencyVerdict{Samples: n, MinSamples: cfg.MinSamples, Confidence: 1 - cfg.Alpha, PValue: 1}
 	if n < cfg.MinSamples {
 		v.Status = LatencyInconclusive
 		v.Reason = fmt.Sprintf("%d exchanges per side, fewer than the %d needed", n, cfg.MinSamples)
@@ -191,16 +191,21 @@ func (l *latencyHist) percentiles() Percentiles {
 // pairReservoir keeps a uniform sample (Vitter's algorithm R) of at most
 // size exchanges' legacy and candidate times in ms, for the Mann-Whitney
 // test that needs values, not a histogram. Both sides take the same slot,
-// so one random draw serves the pair and memory stays 16 bytes × size.
+// so one random draw serves the pair. Values are float32 (0.1 µs precision
+// up to 10 s) and the whole reservoir is allocated on first use: 8 bytes ×
+// size, flat from then on.
 type pairReservoir struct {
-	legacy, candidate []float64
+	legacy, candidate []float32
 	seen              int64
 	size              int
 }
 
 func (r *pairReservoir) add(rng *rand.Rand, legacy, candidate time.Duration) {
-	l, c := float64(legacy)/float64(time.Millisecond), float64(candidate)/float64(time.Millisecond)
+	l, c := float32(legacy.Seconds()*1000), float32(candidate.Seconds()*1000)
 	r.seen++
+	if r.legacy == nil {
+		r.legacy, r.candidate = make([]float32, 0, r.size), make([]float32, 0, r.size)
+	}
 	if len(r.legacy) < r.size {
 		r.legacy = append(r.legacy, l)
 		r.candidate = append(r.candidate, c)
@@ -209,6 +214,18 @@ func (r *pairReservoir) add(rng *rand.Rand, legacy, candidate time.Duration) {
 	if j := rng.Int64N(r.seen); j < int64(r.size) {
 		r.legacy[j], r.candidate[j] = l, c
 	}
+}
+
+// values returns copies of the sample as float64, for the test.
+func (r *pairReservoir) values() (legacy, candidate []float64) {
+	widen := func(s []float32) []float64 {
+		out := make([]float64, len(s))
+		for i, v := range s {
+			out[i] = float64(v)
+		}
+		return out
+	}
+	return widen(r.legacy), widen(r.candidate)
 }
 
 // ratio returns a/b rounded, or 0 when b is 0.

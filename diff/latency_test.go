@@ -126,7 +126,7 @@ func TestPairReservoirUniform(t *testing.T) {
 	}
 	var sum float64
 	for i, v := range r.legacy {
-		sum += v
+		sum += float64(v)
 		if r.candidate[i] != 2*v {
 			t.Fatalf("pair %d split: %v, %v", i, v, r.candidate[i])
 		}

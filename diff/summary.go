@@ -147,6 +147,11 @@ func (a *Aggregator) Summary(source string) Summary {
 // latencySample is a copy of a reservoir, tested after the lock is released.
 type latencySample struct{ legacy, candidate []float64 }
 
+func sampleOf(r *pairReservoir) latencySample {
+	l, c := r.values()
+	return latencySample{l, c}
+}
+
 func (a *Aggregator) judgeLatency(t latencySample, p SideLatency) LatencyVerdict {
 	v := JudgeLatency(t.legacy, t.candidate, a.cfg.Latency)
 	v.P50Ratio = ratio(p.Candidate.P50, p.Legacy.P50)
@@ -174,9 +179,9 @@ func (a *Aggregator) snapshot(source string) (Summary, []latencySample) {
 	for _, name := range names {
 		ep := a.endpoints[name]
 		s.Endpoints = append(s.Endpoints, a.endpointSummary(name, ep))
-		tests = append(tests, latencySample{slices.Clone(ep.reservoir.legacy), slices.Clone(ep.reservoir.candidate)})
+		tests = append(tests, sampleOf(&ep.reservoir))
 	}
-	tests = append(tests, latencySample{slices.Clone(a.reservoir.legacy), slices.Clone(a.reservoir.candidate)})
+	tests = append(tests, sampleOf(&a.reservoir))
 	return s, tests
 }
 

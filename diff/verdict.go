@@ -101,7 +101,7 @@ func (c VerdictConfig) differences(s *Summary, j *judgement) {
 func (c VerdictConfig) failures(s *Summary, j *judgement) {
 	f := s.Counts.Failed
 	if f.Candidate > 0 {
-		msg := fmt.Sprintf("candidate gave no answer to %d requests that legacy answered", f.Candidate)
+		msg := fmt.Sprintf("candidate gave no answer to %s that legacy answered", plural(f.Candidate, "request"))
 		eps := worst(s.Endpoints, func(e *EndpointSummary) int64 { return e.Failed.Candidate })
 		if len(eps) > 0 {
 			msg += fmt.Sprintf(", most on %s (%d)", eps[0].Endpoint, eps[0].Failed.Candidate)
@@ -113,8 +113,8 @@ func (c VerdictConfig) failures(s *Summary, j *judgement) {
 		}
 	}
 	if f.Legacy > 0 || f.Both > 0 {
-		j.note("legacy gave no answer to %d requests (candidate did not either to %d of them); not the candidate's failure",
-			f.Legacy+f.Both, f.Both)
+		j.note("legacy gave no answer to %s (candidate did not either to %d of them); not the candidate's failure",
+			plural(f.Legacy+f.Both, "request"), f.Both)
 	}
 }
 
@@ -190,3 +190,10 @@ func countCompared(eps []EndpointSummary) int {
 
 // pct renders a share as a percentage with three significant digits.
 func pct(x float64) string { return fmt.Sprintf("%.3g%%", 100*x) }
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
