@@ -96,7 +96,7 @@ func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff
 	start = time.Now()
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return &diff.Response{Err: describe(err), Total: time.Since(start)}
+		return &diff.Response{Err: Describe(err), Total: time.Since(start)}
 	}
 	defer resp.Body.Close()
 
@@ -122,7 +122,7 @@ func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff
 	}
 	if err != nil {
 		// Headers came but the body broke off: no whole HTTP answer.
-		out.Err = "reading body: " + describe(err)
+		out.Err = "reading body: " + Describe(err)
 	}
 	return out
 }
@@ -168,8 +168,8 @@ func hopByHop(name string) bool {
 	return false
 }
 
-// describe turns a transport error into a short, stable reason.
-func describe(err error) string {
+// Describe turns a transport error into a short, stable reason.
+func Describe(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):

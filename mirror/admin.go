@@ -1,0 +1,118 @@
+package mirror
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/diff"
+)
+
+// Status is what GET /status answers.
+type Status struct {
+	Weight   float64                 `json:"weight"`
+	SplitKey string                  `json:"split_key"`
+	Sample   float64                 `json:"sample"`
+	Started  time.Time               `json:"started"`
+	Served   map[string]SideSnapshot `json:"served"`
+	Shadow   ShadowStatus            `json:"shadow"`
+}
+
+// ShadowStatus is the state of the shadow queue.
+type ShadowStatus struct {
+	Queued   int   `json:"queued"`
+	InFlight int64 `json:"in_flight"`
+	Capacity int   `json:"capacity"`
+}
+
+// Status reports the weight, the served traffic per side and the shadow
+// queue.
+func (m *Mirror) Status() Status {
+	return Status{
+		Weight:   m.Weight(),
+		SplitKey: m.cfg.SplitKey,
+		Sample:   *m.cfg.Sample,
+		Started:  m.started,
+		Served: map[string]SideSnapshot{
+			"legacy":    m.served[sideLegacy].snapshot(),
+			"candidate": m.served[sideCandidate].snapshot(),
+		},
+		Shadow: ShadowStatus{Queued: m.shadows.queued(), InFlight: m.shadows.inFlight.Load(), Capacity: m.cfg.QueueSize},
+	}
+}
+
+// adminHandler serves the admin API. Reads are open (the listener is on
+// loopback by default); changes need "Authorization: Bearer TOKEN", and
+// with no token configured they are refused outright.
+//
+//	GET /status    Status
+//	GET /summary   the summary JSON of DESIGN.md
+//	PUT /weight    {"weight": 25}
+//	GET /metrics   Prometheus
+func adminHandler(m *Mirror, summary func() diff.Summary, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, m.Status())
+	})
+	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, summary())
+	})
+	mux.HandleFunc("PUT /weight", func(w http.ResponseWriter, r *http.Request) {
+		if msg, code := authorize(r, token); code != 0 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
+			writeError(w, code, msg)
+			return
+		}
+		var body struct {
+			Weight *float64 `json:"weight"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Weight == nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf(`body must be JSON like {"weight": 25}: %v`, errOr(err, "weight missing")))
+			return
+		}
+		if err := m.SetWeight(*body.Weight); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		m.log.Info().Float64("weight", *body.Weight).Str("from", r.RemoteAddr).Msg("weight changed")
+		writeJSON(w, http.StatusOK, map[string]float64{"weight": m.Weight()})
+	})
+	mux.Handle("GET /metrics", m.metrics.handler())
+	return mux
+}
+
+func authorize(r *http.Request, token string) (string, int) {
+	if token == "" {
+		return "changes are disabled: start the mirror with --admin-token-file", http.StatusForbidden
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+		return "a valid bearer token is required", http.StatusUnauthorized
+	}
+	return "", 0
+}
+
+func errOr(err error, msg string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return msg
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

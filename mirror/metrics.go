@@ -1,0 +1,117 @@
+package mirror
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cutover/cutover/diff"
+)
+
+// maxEndpointLabels bounds the endpoint label: paths come from traffic, and
+// a scrape must not grow without end. The rest share "OTHER".
+const maxEndpointLabels = 200
+
+// metrics is the Mirror's own Prometheus registry (never the global one, so
+// that several mirrors can live in one process and tests).
+type metrics struct {
+	registry      *prometheus.Registry
+	requests      *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	shadowSkipped *prometheus.CounterVec
+	weight        prometheus.Gauge
+
+	mu        sync.Mutex
+	endpoints map[string]bool
+}
+
+func newMetrics(m *Mirror) *metrics {
+	x := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cutover_mirror_requests_total", Help: "Requests served to clients, by the side that served them.",
+		}, []string{"side", "endpoint"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cutover_mirror_errors_total", Help: "Served requests that got a 5xx or no answer, by side.",
+		}, []string{"side", "endpoint"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cutover_mirror_request_duration_seconds",
+			Help:    "Time to the last byte of served answers, by side.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"side", "endpoint"}),
+		shadowSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cutover_mirror_shadow_skipped_total", Help: "Requests not compared, by reason (queue_full, unsafe, body_over_cap, ...).",
+		}, []string{"reason"}),
+		weight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cutover_mirror_weight_percent", Help: "Share of users the candidate serves.",
+		}),
+		endpoints: map[string]bool{},
+	}
+	x.weight.Set(m.cfg.Weight)
+	x.registry.MustRegister(x.requests, x.errors, x.duration, x.shadowSkipped, x.weight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return x
+}
+
+// WithSummary adds the comparison counts, read from summary at each scrape.
+func (x *metrics) withSummary(summary func() diff.Summary) {
+	x.registry.MustRegister(&summaryCollector{summary: summary})
+}
+
+func (x *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(x.registry, promhttp.HandlerOpts{})
+}
+
+func (x *metrics) endpointLabel(ep string) string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.endpoints[ep] {
+		return ep
+	}
+	if len(x.endpoints) >= maxEndpointLabels {
+		return "OTHER"
+	}
+	x.endpoints[ep] = true
+	return ep
+}
+
+func (x *metrics) observeServed(s side, endpoint string, a *diff.Response) {
+	ep := x.endpointLabel(endpoint)
+	x.requests.WithLabelValues(s.String(), ep).Inc()
+	if a.Failed() || a.Status >= 500 {
+		x.errors.WithLabelValues(s.String(), ep).Inc()
+	}
+	x.duration.WithLabelValues(s.String(), ep).Observe(a.Total.Seconds())
+}
+
+// summaryCollector exposes the diff engine's counts per endpoint.
+type summaryCollector struct {
+	summary func() diff.Summary
+}
+
+var (
+	comparedDesc = prometheus.NewDesc("cutover_mirror_compared_total",
+		"Shadow exchanges where both sides answered, by endpoint.", []string{"endpoint"}, nil)
+	differentDesc = prometheus.NewDesc("cutover_mirror_different_total",
+		"Compared exchanges with at least one difference that is not noise, by endpoint.", []string{"endpoint"}, nil)
+)
+
+func (c *summaryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- comparedDesc
+	ch <- differentDesc
+}
+
+func (c *summaryCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.summary()
+	for i, ep := range s.Endpoints {
+		if i >= maxEndpointLabels {
+			break
+		}
+		ch <- prometheus.MustNewConstMetric(comparedDesc, prometheus.CounterValue, float64(ep.Compared), ep.Endpoint)
+		ch <- prometheus.MustNewConstMetric(differentDesc, prometheus.CounterValue, float64(ep.Different), ep.Endpoint)
+	}
+}
