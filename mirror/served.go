@@ -45,9 +45,6 @@ type SideSnapshot struct {
 	Errors          int64   `json:"errors"`
 	TransportErrors int64   `json:"transport_errors"`
 	LatencyMs       Latency `json:"latency_ms"`
-	// Histogram is the latency histogram (HdrHistogram's snapshot), so that
-	// readers can subtract two snapshots for a window and sum mirrors.
-	Histogram *hdrhistogram.Snapshot `json:"histogram,omitempty"`
 }
 
 // Latency is a few percentiles, in milliseconds.
@@ -72,6 +69,5 @@ func (s *sideStats) snapshot() SideSnapshot {
 			P99: ms(s.latency.ValueAtQuantile(99)),
 			Max: ms(s.latency.Max()),
 		},
-		Histogram: s.latency.Export(),
 	}
 }

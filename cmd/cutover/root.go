@@ -53,6 +53,7 @@ over step by step with an automatic way back.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newTestbedCmd(a),
+		newMirrorCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/mirror"
+	"github.com/cutover/cutover/reports"
+)
+
+type mirrorFlags struct {
+	listen, admin, adminTokenFile  string
+	legacy, candidate, secondary   string
+	weight, sample                 float64
+	splitKey, forceHeader          string
+	maxBody                        int64
+	queue, workers                 int
+	shadowTimeout, shutdownTimeout time.Duration
+	unsafe, h2c                    bool
+	tlsCert, tlsKey                string
+	jsonPath, rulesPath            string
+}
+
+func newMirrorCmd(a *app) *cobra.Command {
+	var f mirrorFlags
+	cmd := &cobra.Command{
+		Use:   "mirror --listen ADDR --legacy URL --candidate URL [--secondary URL]",
+		Short: "Serve live traffic from one side, shadow it to the other, and compare",
+		Long: `mirror is a reverse proxy in front of legacy and candidate. Each request is
+served by its primary (the candidate for --weight percent of users, sticky by
+--split-key) and copied to the other side; both answers are compared. The
+shadow never slows, changes or fails the client's answer.
+
+The admin API (--admin) serves GET /status, GET /summary, GET /metrics and
+PUT /weight (bearer token from --admin-token-file). On SIGHUP and on exit the
+summary JSON is written to --json. Exit code: 0 pass, 1 verdict failed, 2 could
+not run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runMirror(cmd.Context(), a, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "client-facing address")
+	fl.StringVar(&f.legacy, "legacy", "", "legacy base URL (required)")
+	fl.StringVar(&f.candidate, "candidate", "", "candidate base URL (required)")
+	fl.StringVar(&f.secondary, "secondary", "", "second legacy base URL, to measure noise")
+	fl.Float64Var(&f.weight, "weight", 0, "percent of users the candidate serves (0-100)")
+	fl.StringVar(&f.splitKey, "split-key", "ip", "what identifies a user: ip, header:NAME or cookie:NAME")
+	fl.StringVar(&f.forceHeader, "force-header", "X-Cutover", `request header that pins a request to "legacy" or "candidate" (empty disables)`)
+	fl.Float64Var(&f.sample, "sample", 100, "percent of users whose requests are shadowed (0-100)")
+	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request or response body compared, in bytes")
+	fl.IntVar(&f.queue, "queue", 1024, "shadow copies waiting at most; beyond, dropped as queue_full")
+	fl.IntVar(&f.workers, "workers", 64, "shadow senders")
+	fl.DurationVar(&f.shadowTimeout, "shadow-timeout", 10*time.Second, "timeout of one shadow exchange")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "wait for in-flight requests on shutdown")
+	fl.BoolVar(&f.unsafe, "unsafe", false, "also shadow POST, PUT, PATCH and DELETE")
+	fl.StringVar(&f.admin, "admin", "127.0.0.1:9090", `admin API address ("off" disables)`)
+	fl.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the bearer token admin changes need")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS and HTTP/2")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key (PEM)")
+	fl.BoolVar(&f.h2c, "h2c", false, "also accept HTTP/2 without TLS")
+	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
+	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
+	return cmd
+}
+
+func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
+	cfg := mirror.Config{
+		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
+		MaxBody: f.maxBody, QueueSize: f.queue, Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
+	}
+	var err error
+	for _, t := range []struct {
+		flag, value string
+		dst         **url.URL
+	}{{"--legacy", f.legacy, &cfg.Legacy}, {"--candidate", f.candidate, &cfg.Candidate}, {"--secondary", f.secondary, &cfg.Secondary}} {
+		if t.value == "" {
+			continue
+		}
+		if *t.dst, err = url.Parse(t.value); err != nil {
+			return fmt.Errorf("%s: %w", t.flag, err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid flags: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	var token string
+	if f.adminTokenFile != "" {
+		b, err := os.ReadFile(f.adminTokenFile)
+		if err != nil {
+			return fmt.Errorf("--admin-token-file: %w", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return fmt.Errorf("--admin-token-file %s is empty", f.adminTokenFile)
+		}
+	}
+	agg, err := newAggregator(f.rulesPath)
+	if err != nil {
+		return err
+	}
+	m, err := mirror.New(cfg, agg, a.log)
+	if err != nil {
+		return err
+	}
+	summary := func() diff.Summary { return agg.Summary("mirror") }
+	srv, err := mirror.Listen(m, summary, mirror.ServerConfig{
+		Listen: f.listen, Admin: f.admin, AdminToken: token,
+		TLSCert: f.tlsCert, TLSKey: f.tlsKey, H2C: f.h2c, ShutdownTimeout: f.shutdownTimeout,
+	}, a.log)
+	if err != nil {
+		m.Close(ctx)
+		return err
+	}
+	fmt.Fprintf(a.stderr, "cutover mirror: listening on %s, admin on %s\n", srv.Addr, srv.AdminAddr)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	for {
+		select {
+		case <-hup:
+			if f.jsonPath != "" {
+				if err := writeSummaryFile(f.jsonPath, summary()); err != nil {
+					a.log.Error().Err(err).Msg("SIGHUP: summary not written")
+				} else {
+					a.log.Info().Str("path", f.jsonPath).Msg("SIGHUP: summary written")
+				}
+			}
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("mirror: %w", err)
+			}
+			s := summary()
+			if f.jsonPath != "" {
+				if err := writeSummaryFile(f.jsonPath, s); err != nil {
+					return err
+				}
+			}
+			if err := reports.Text(a.stdout, &s); err != nil {
+				return err
+			}
+			return verdictOf(s)
+		}
+	}
+}
