@@ -3,7 +3,6 @@ package diff
 import (
 	"cmp"
 	"math/rand/v2"
-	"net/url"
 	"slices"
 	"sync"
 )
@@ -12,13 +11,17 @@ import (
 // field documents its default in brackets.
 //
 // Memory is bounded whatever the number of exchanges. Per endpoint it is
-// about 50 KB of histograms plus 32 KB of latency reservoir once full, plus
-// MaxFields field counters; samples are bounded by MaxSamples overall. With
-// the defaults the worst case (1,000 busy endpoints) is near 100 MB.
+// about 50 KB of histograms and 16 KB of latency reservoir (from the first
+// compared exchange on), plus MaxFields field counters; samples are bounded
+// by MaxSamples overall. With the defaults, 1,000 busy endpoints hold about
+// 64 MB (BENCHMARKS.md).
 type AggregatorConfig struct {
-	// Compare compares two answers [the comparer of the package's rules].
+	// Rules are the comparison rules, endpoint templates and redacted
+	// headers [nil: the defaults of NewComparer and Rules.Endpoint].
+	Rules *Rules
+	// Compare replaces the comparer built from Rules [NewComparer(Rules)].
 	Compare func(legacy, candidate *Response) []Difference
-	// Endpoint names a request's endpoint [method and path, no query].
+	// Endpoint replaces the endpoint naming of Rules [Rules.Endpoint].
 	Endpoint func(method, uri string) string
 
 	// MaxEndpoints caps the endpoints tracked [1000]; requests of others
@@ -35,7 +38,8 @@ type AggregatorConfig struct {
 	// SampleBodyBytes cuts bodies and values in samples [2048].
 	SampleBodyBytes int
 	// RedactHeaders are headers whose values samples hide, besides
-	// Authorization, Proxy-Authorization, Cookie and Set-Cookie.
+	// Authorization, Proxy-Authorization, Cookie, Set-Cookie and the
+	// globs of Rules.Headers.Redact.
 	RedactHeaders []string
 
 	// ReservoirSize is how many exchanges per endpoint, and overall, are
@@ -76,31 +80,14 @@ func (c AggregatorConfig) withDefaults() AggregatorConfig {
 	def(&c.ReservoirSize, 2000)
 	c.SamplesPerField = max(c.SamplesPerField, 0)
 	if c.Endpoint == nil {
-		c.Endpoint = pathEndpoint
+		c.Endpoint = c.Rules.Endpoint
 	}
 	if c.Compare == nil {
-		c.Compare = statusOnly
+		c.Compare = NewComparer(c.Rules).Compare
 	}
 	c.Noise = c.Noise.withDefaults()
 	c.Latency = c.Latency.withDefaults()
 	return c
-}
-
-// pathEndpoint names an endpoint by method and path, without the query.
-func pathEndpoint(method, uri string) string {
-	path := uri
-	if u, err := url.ParseRequestURI(uri); err == nil {
-		path = u.Path
-	}
-	return method + " " + path
-}
-
-// statusOnly stands in for the package's comparer until it lands.
-func statusOnly(legacy, candidate *Response) []Difference {
-	if legacy.Status == candidate.Status {
-		return nil
-	}
-	return []Difference{{Path: "status", Kind: KindChanged}}
 }
 
 // Aggregator turns exchanges into counts, noise-aware field statistics,
@@ -108,7 +95,6 @@ func statusOnly(legacy, candidate *Response) []Difference {
 // are safe for concurrent use; comparison runs outside its lock.
 type Aggregator struct {
 	cfg     AggregatorConfig
-	compare func(legacy, candidate *Response) []Difference
 	sampler sampler
 
 	mu                        sync.Mutex
@@ -126,10 +112,9 @@ type Aggregator struct {
 // NewAggregator returns an empty aggregator.
 func NewAggregator(cfg AggregatorConfig) *Aggregator {
 	cfg = cfg.withDefaults()
-	a := &Aggregator{
+	return &Aggregator{
 		cfg:       cfg,
-		compare:   cfg.Compare,
-		sampler:   newSampler(cfg.RedactHeaders, cfg.SampleBodyBytes),
+		sampler:   newSampler(cfg.RedactHeaders, cfg.Rules, cfg.SampleBodyBytes),
 		rng:       rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
 		counts:    Counts{Skipped: map[string]int64{}},
 		endpoints: map[string]*endpointState{},
@@ -138,7 +123,6 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 		legacyTTFB: newLatencyHist(), candidateTTFB: newLatencyHist(),
 		reservoir: pairReservoir{size: cfg.ReservoirSize},
 	}
-	return a
 }
 
 // Endpoint names the endpoint of a request as Add does, for callers of Skip.
@@ -173,18 +157,25 @@ func boundedKey(m map[string]int64, k string) string {
 
 // Add counts one exchange: failed when legacy or candidate gave no HTTP
 // answer, else compared, and different when at least one difference is not
-// noise for it. A secondary answer, when present, is compared with legacy
-// to measure noise. ex is not retained.
+// noise for it. A difference is noise for its exchange when the secondary
+// differed from legacy at the same path and kind in that exchange, or when
+// legacy is known to vary there about as often (NoiseConfig, without its
+// absolute margin). Whether a field is reported is decided later, in
+// Summary, from the final counts; so a difference under the absolute margin
+// can make its exchange different without its field being reported.
+//
+// A secondary answer, when present, is compared with legacy to measure
+// noise. Comparison runs before the lock is taken. ex is not retained.
 func (a *Aggregator) Add(ex *Exchange) {
 	name := a.Endpoint(ex.Request.Method, ex.Request.URI)
 	legacyFailed, candidateFailed := ex.Legacy.Failed(), ex.Candidate.Failed()
 	var raw, noise []keyedDiff
 	if !legacyFailed && !candidateFailed {
-		raw = distinctKeys(a.compare(ex.Legacy, ex.Candidate))
+		raw = distinctKeys(a.cfg.Compare(ex.Legacy, ex.Candidate))
 	}
 	measured := !legacyFailed && ex.Secondary != nil && !ex.Secondary.Failed()
 	if measured {
-		noise = distinctKeys(a.compare(ex.Legacy, ex.Secondary))
+		noise = distinctKeys(a.cfg.Compare(ex.Legacy, ex.Secondary))
 	}
 
 	a.mu.Lock()

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"net/http"
 	"runtime"
 	"testing"
 	"time"
@@ -110,5 +111,21 @@ func BenchmarkAggregatorSummary(b *testing.B) {
 	}
 	for b.Loop() {
 		a.Summary("mirror")
+	}
+}
+
+// BenchmarkAggregatorAddCompare adds exchanges with JSON bodies through
+// the package's Comparer, as sources do: comparison dominates.
+func BenchmarkAggregatorAddCompare(b *testing.B) {
+	a := NewAggregator(AggregatorConfig{})
+	header := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"r1"}}
+	legacy := &Response{Status: 200, Header: header, Total: time.Millisecond,
+		Body: []byte(`{"id":7,"name":"widget","price":10.5,"tags":["a","b"],"stock":{"warehouse":3,"store":1}}`)}
+	candidate := &Response{Status: 200, Header: header, Total: time.Millisecond,
+		Body: []byte(`{"id":7,"name":"widget","price":10.75,"tags":["a","b"],"stock":{"warehouse":3,"store":1}}`)}
+	ex := &Exchange{Request: Request{Method: "GET", URI: "/api/items/7"}, Legacy: legacy, Candidate: candidate}
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Add(ex)
 	}
 }

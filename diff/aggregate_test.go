@@ -172,7 +172,7 @@ func TestSamplerCut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := newSampler(nil, tt.max).cut(tt.in); got != tt.want {
+			if got := newSampler(nil, nil, tt.max).cut(tt.in); got != tt.want {
 				t.Errorf("cut(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
@@ -189,5 +189,22 @@ func TestAggregatorFailureSamples(t *testing.T) {
 	want := []FailureSample{{Request: &RequestSample{Method: "GET", URI: "/x"}, Side: "candidate", CandidateError: "timeout"}}
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+}
+
+// TestAggregatorRulesRedact checks samples also hide the headers the
+// comparison rules redact.
+func TestAggregatorRulesRedact(t *testing.T) {
+	t.Parallel()
+	a := NewAggregator(AggregatorConfig{Rules: &Rules{Headers: HeaderRules{Redact: []string{"x-secret-*"}}}})
+	req := Request{Method: "GET", URI: "/", Header: http.Header{"X-Secret-Token": {"t"}, "X-Other": {"o"}}}
+	a.Add(&Exchange{Request: req, Legacy: &Response{Status: 200}, Candidate: &Response{Status: 404}})
+	f := a.Summary("mirror").Endpoints[0].Fields
+	if len(f) != 1 || len(f[0].Samples) != 1 {
+		t.Fatalf("fields = %+v, want one with a sample", f)
+	}
+	want := map[string][]string{"X-Secret-Token": {redacted}, "X-Other": {"o"}}
+	if diff := cmp.Diff(want, f[0].Samples[0].Request.Header); diff != "" {
+		t.Errorf("sample headers (-want +got):\n%s", diff)
 	}
 }

@@ -136,3 +136,43 @@ func TestPairReservoirUniform(t *testing.T) {
 		t.Errorf("mean of the sample %v, want near %v", mean, n/2)
 	}
 }
+
+// TestAggregatorLatency runs the latency acceptance cases through the
+// aggregator: reservoirs, histograms and the summary's verdicts.
+func TestAggregatorLatency(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		n      int
+		factor float64
+		want   string
+	}{
+		{name: "10% slower at n=2000", n: 2000, factor: 1.1, want: LatencyRegression},
+		{name: "identical at n=2000", n: 2000, factor: 1, want: LatencyOK},
+		{name: "n=10", n: 10, factor: 1.1, want: LatencyInconclusive},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			ms := func(median, factor float64) time.Duration {
+				return time.Duration(lognormal(rng, 1, median, factor)[0] * float64(time.Millisecond))
+			}
+			a := NewAggregator(AggregatorConfig{})
+			for range tt.n {
+				a.Add(&Exchange{Request: Request{Method: "GET", URI: "/a"},
+					Legacy: &Response{Status: 200, Total: ms(50, 1)}, Candidate: &Response{Status: 200, Total: ms(50, tt.factor)}})
+			}
+			s := a.Summary("replay")
+			if got := s.Endpoints[0].LatencyVerdict.Status; got != tt.want {
+				t.Errorf("endpoint latency = %q, want %q (%+v)", got, tt.want, s.Endpoints[0].LatencyVerdict)
+			}
+			if got := s.LatencyVerdict.Status; got != tt.want {
+				t.Errorf("overall latency = %q, want %q", got, tt.want)
+			}
+			if wantFail := tt.want == LatencyRegression; (s.Verdict == VerdictFail) != wantFail {
+				t.Errorf("verdict = %q with latency %q", s.Verdict, tt.want)
+			}
+		})
+	}
+}

@@ -94,7 +94,8 @@ func (c NoiseConfig) report(r fieldRates) (bool, string) {
 
 // noiseTable pools noise over all endpoints, for endpoints that have no
 // noise observation of their own (replay's first N requests need not
-// cover every endpoint; request ids vary everywhere alike).
+// cover every endpoint; request ids vary everywhere alike). It tracks at
+// most limit fields (16 × MaxFields); later ones are not pooled.
 type noiseTable struct {
 	n     int64
 	byKey map[fieldKey]int64
@@ -120,7 +121,7 @@ func (a *Aggregator) AddNoiseSample(req Request, first, second *Response) {
 		return
 	}
 	name := a.Endpoint(req.Method, req.URI)
-	keys := distinctKeys(a.compare(first, second))
+	keys := distinctKeys(a.cfg.Compare(first, second))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.endpoint(name).addNoise(keys, a.cfg.MaxFields)

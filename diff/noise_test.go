@@ -84,9 +84,16 @@ type noiseCase struct {
 	different   int64
 }
 
+// noiseExchanges is the size of the noise acceptance test.
+const noiseExchanges = 1000
+
+// TestNoise is the acceptance test of noise cancelling: over 1,000
+// exchanges a request id header and a timestamp differ on every answer
+// (legacy, secondary, candidate), and the price differs on the candidate
+// alone in 5% of them. Only the price is reported, with count 50.
 func TestNoise(t *testing.T) {
 	t.Parallel()
-	const n = 1000
+	const n = noiseExchanges
 	// price differs on the candidate alone in 5% of exchanges.
 	price := func(i int) float64 {
 		if i%20 == 0 {
@@ -159,38 +166,51 @@ func TestNoise(t *testing.T) {
 			different: n / 2,
 		},
 	}
+	// The package's Comparer (the zero config's) and the stand-in must
+	// agree: the aggregator sees the same paths from both.
+	comparers := []struct {
+		name    string
+		compare func(legacy, candidate *Response) []Difference
+	}{{"Comparer", nil}, {"stand-in", flatCompare}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			a := NewAggregator(AggregatorConfig{Compare: flatCompare})
-			if tt.noiseSample != nil {
-				for i := range 100 {
-					first, second := tt.noiseSample(i)
-					a.AddNoiseSample(req, first, second)
-				}
-			}
-			for i := range n {
-				a.Add(tt.exchange(i))
-			}
-			s := a.Summary("replay")
-			if len(s.Endpoints) != 1 {
-				t.Fatalf("endpoints = %d, want 1", len(s.Endpoints))
-			}
-			got := s.Endpoints[0].Fields
-			ignore := cmpopts.IgnoreFields(FieldSummary{}, "Samples", "Rate", "NoiseRate", "Why")
-			// Why is checked only where the case says it.
-			if diff := cmp.Diff(tt.wantFields, got, ignore); diff != "" {
-				t.Errorf("fields (-want +got):\n%s", diff)
-			}
-			for i, f := range got {
-				if i < len(tt.wantFields) && tt.wantFields[i].Why != "" && f.Why != tt.wantFields[i].Why {
-					t.Errorf("%s %s: why = %q, want %q", f.Path, f.Kind, f.Why, tt.wantFields[i].Why)
-				}
-			}
-			if s.Counts.Different != tt.different {
-				t.Errorf("different = %d, want %d", s.Counts.Different, tt.different)
-			}
-		})
+		for _, c := range comparers {
+			t.Run(tt.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				checkNoiseCase(t, tt, NewAggregator(AggregatorConfig{Compare: c.compare}))
+			})
+		}
+	}
+}
+
+func checkNoiseCase(t *testing.T, tt noiseCase, a *Aggregator) {
+	t.Helper()
+	req := tt.exchange(0).Request
+	if tt.noiseSample != nil {
+		for i := range 100 {
+			first, second := tt.noiseSample(i)
+			a.AddNoiseSample(req, first, second)
+		}
+	}
+	for i := range noiseExchanges {
+		a.Add(tt.exchange(i))
+	}
+	s := a.Summary("replay")
+	if len(s.Endpoints) != 1 {
+		t.Fatalf("endpoints = %d, want 1", len(s.Endpoints))
+	}
+	got := s.Endpoints[0].Fields
+	// Why is checked only where the case says it.
+	ignore := cmpopts.IgnoreFields(FieldSummary{}, "Samples", "Rate", "NoiseRate", "Why")
+	if diff := cmp.Diff(tt.wantFields, got, ignore); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	for i, f := range got {
+		if i < len(tt.wantFields) && tt.wantFields[i].Why != "" && f.Why != tt.wantFields[i].Why {
+			t.Errorf("%s %s: why = %q, want %q", f.Path, f.Kind, f.Why, tt.wantFields[i].Why)
+		}
+	}
+	if s.Counts.Different != tt.different {
+		t.Errorf("different = %d, want %d", s.Counts.Different, tt.different)
 	}
 }
 

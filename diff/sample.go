@@ -52,12 +52,17 @@ type FailureSample struct {
 // sampler builds samples under the aggregator's redaction and size rules.
 type sampler struct {
 	redact   map[string]bool // canonical header names
+	globs    nameGlobs       // the rules' redacted headers
 	maxBytes int
 }
 
-// newSampler redacts the credentials headers and extra ones.
-func newSampler(extra []string, maxBytes int) sampler {
+// newSampler redacts the credentials headers, extra ones and those the
+// rules redact (rules may be nil).
+func newSampler(extra []string, rules *Rules, maxBytes int) sampler {
 	s := sampler{redact: map[string]bool{}, maxBytes: maxBytes}
+	if rules != nil {
+		s.globs = slices.Clone(nameGlobs(rules.Headers.Redact))
+	}
 	always := []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
 	for _, h := range slices.Concat(always, extra) {
 		s.redact[http.CanonicalHeaderKey(h)] = true
@@ -70,7 +75,7 @@ func (s sampler) request(req *Request) *RequestSample {
 	if len(req.Header) > 0 {
 		r.Header = make(map[string][]string, len(req.Header))
 		for name, values := range req.Header {
-			if s.redact[http.CanonicalHeaderKey(name)] {
+			if s.redacts(name) {
 				r.Header[name] = []string{redacted}
 				continue
 			}
@@ -81,10 +86,14 @@ func (s sampler) request(req *Request) *RequestSample {
 	return r
 }
 
+func (s sampler) redacts(header string) bool {
+	return s.redact[http.CanonicalHeaderKey(header)] || s.globs.match(header)
+}
+
 // value renders a difference's value, redacted when it is a sensitive
 // header's (a changed Set-Cookie is worth reporting, its value is not).
 func (s sampler) value(path, v string) string {
-	if name, ok := strings.CutPrefix(path, "header."); ok && v != "" && s.redact[http.CanonicalHeaderKey(name)] {
+	if name, ok := strings.CutPrefix(path, "header."); ok && v != "" && s.redacts(name) {
 		return redacted
 	}
 	return s.cut(v)
