@@ -234,3 +234,30 @@ func (e *EndpointSummary) ReportedFields() []FieldSummary {
 	})
 	return out
 }
+
+// EndpointCounts are one endpoint's counts, as in its EndpointSummary.
+type EndpointCounts struct {
+	Endpoint  string
+	Requests  int64
+	Compared  int64
+	Different int64
+	Skipped   map[string]int64
+	Failed    Failed
+}
+
+// Counts returns the counts so far, overall and per endpoint (sorted by
+// name), without the field decisions and latency tests that make Summary
+// cost milliseconds per endpoint: for metrics scrapes and progress lines.
+func (a *Aggregator) Counts() (Counts, []EndpointCounts) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.counts
+	c.Skipped = maps.Clone(a.counts.Skipped)
+	eps := make([]EndpointCounts, 0, len(a.endpoints))
+	for _, name := range slices.Sorted(maps.Keys(a.endpoints)) {
+		ep := a.endpoints[name]
+		eps = append(eps, EndpointCounts{Endpoint: name, Requests: ep.requests, Compared: ep.compared,
+			Different: ep.different, Skipped: maps.Clone(ep.skipped), Failed: ep.failed})
+	}
+	return c, eps
+}

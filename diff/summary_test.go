@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -179,5 +180,24 @@ func TestSummaryShape(t *testing.T) {
 		if v == nil {
 			t.Errorf("summary JSON lacks %s", p)
 		}
+	}
+}
+
+// TestAggregatorCounts checks the cheap counts agree with the summary's.
+func TestAggregatorCounts(t *testing.T) {
+	t.Parallel()
+	a := goldenAggregate()
+	s := a.Summary("mirror")
+	counts, eps := a.Counts()
+	if diff := cmp.Diff(s.Counts, counts); diff != "" {
+		t.Errorf("Counts (-summary +counts):\n%s", diff)
+	}
+	var want []EndpointCounts
+	for _, e := range s.Endpoints {
+		want = append(want, EndpointCounts{Endpoint: e.Endpoint, Requests: e.Requests, Compared: e.Compared,
+			Different: e.Different, Skipped: e.Skipped, Failed: e.Failed})
+	}
+	if diff := cmp.Diff(want, eps, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("endpoint counts (-summary +counts):\n%s", diff)
 	}
 }
