@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/cutover/cutover/diff"
 )
 
 // Status is what GET /status answers.
@@ -53,13 +51,13 @@ func (m *Mirror) Status() Status {
 //	GET /summary   the summary JSON of DESIGN.md
 //	PUT /weight    {"weight": 25}
 //	GET /metrics   Prometheus
-func adminHandler(m *Mirror, summary func() diff.Summary, token string) http.Handler {
+func adminHandler(m *Mirror, results Results, token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Status())
 	})
 	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, summary())
+		writeJSON(w, http.StatusOK, results.Summary("mirror"))
 	})
 	mux.HandleFunc("PUT /weight", func(w http.ResponseWriter, r *http.Request) {
 		if msg, code := authorize(r, token); code != 0 {

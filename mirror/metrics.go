@@ -57,9 +57,9 @@ func newMetrics(m *Mirror) *metrics {
 	return x
 }
 
-// WithSummary adds the comparison counts, read from summary at each scrape.
-func (x *metrics) withSummary(summary func() diff.Summary) {
-	x.registry.MustRegister(&summaryCollector{summary: summary})
+// withCounts adds the comparison counts, read at each scrape.
+func (x *metrics) withCounts(counts func() (diff.Counts, []diff.EndpointCounts)) {
+	x.registry.MustRegister(&countsCollector{counts: counts})
 }
 
 func (x *metrics) handler() http.Handler {
@@ -88,9 +88,10 @@ func (x *metrics) observeServed(s side, endpoint string, a *diff.Response) {
 	x.duration.WithLabelValues(s.String(), ep).Observe(a.Total.Seconds())
 }
 
-// summaryCollector exposes the diff engine's counts per endpoint.
-type summaryCollector struct {
-	summary func() diff.Summary
+// countsCollector exposes the diff engine's counts per endpoint. It reads
+// the cheap counts, not the summary: a scrape must not run latency tests.
+type countsCollector struct {
+	counts func() (diff.Counts, []diff.EndpointCounts)
 }
 
 var (
@@ -100,14 +101,14 @@ var (
 		"Compared exchanges with at least one difference that is not noise, by endpoint.", []string{"endpoint"}, nil)
 )
 
-func (c *summaryCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- comparedDesc
 	ch <- differentDesc
 }
 
-func (c *summaryCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.summary()
-	for i, ep := range s.Endpoints {
+func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
+	_, endpoints := c.counts()
+	for i, ep := range endpoints {
 		if i >= maxEndpointLabels {
 			break
 		}

@@ -240,4 +240,3 @@ func forwardedHeader(r *http.Request) http.Header {
 	pr.SetXForwarded()
 	return h
 }
-

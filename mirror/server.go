@@ -45,9 +45,16 @@ type Server struct {
 	lc, la net.Listener
 }
 
+// Results is what the admin API reports of the comparison: the summary
+// JSON on demand and cheap counts for metrics. *diff.Aggregator is one.
+type Results interface {
+	Summary(source string) diff.Summary
+	Counts() (diff.Counts, []diff.EndpointCounts)
+}
+
 // Listen binds the listeners of m, so that addresses are known before
-// Serve. summary renders the current summary JSON for the admin API.
-func Listen(m *Mirror, summary func() diff.Summary, cfg ServerConfig, log zerolog.Logger) (*Server, error) {
+// Serve. results feeds the admin API's /summary and /metrics.
+func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 	if cfg.Admin == "" {
 		cfg.Admin = "127.0.0.1:9090"
 	}
@@ -81,8 +88,8 @@ func Listen(m *Mirror, summary func() diff.Summary, cfg ServerConfig, log zerolo
 	}
 	s.Addr = s.lc.Addr().String()
 	if cfg.Admin != "off" {
-		m.metrics.withSummary(summary)
-		s.admin = &http.Server{Handler: adminHandler(m, summary, cfg.AdminToken), ReadHeaderTimeout: 10 * time.Second}
+		m.metrics.withCounts(results.Counts)
+		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken), ReadHeaderTimeout: 10 * time.Second}
 		if s.la, err = net.Listen("tcp", cfg.Admin); err != nil {
 			s.lc.Close()
 			return nil, fmt.Errorf("admin listen: %w", err)

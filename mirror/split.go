@@ -34,7 +34,7 @@ func newSplitter(cfg Config) *splitter {
 func toBP(percent float64) int64 { return int64(math.Round(percent * 100)) }
 
 func (s *splitter) setWeight(percent float64) { s.weightBP.Store(toBP(percent)) }
-func (s *splitter) weight() float64         { return float64(s.weightBP.Load()) / 100 }
+func (s *splitter) weight() float64           { return float64(s.weightBP.Load()) / 100 }
 
 // userKey is what identifies the user of r.
 func (s *splitter) userKey(r *http.Request) string {

@@ -3,6 +3,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -35,7 +36,7 @@ func Text(w io.Writer, s *diff.Summary) error {
 		l.Legacy.P50, l.Legacy.P99, l.Candidate.P50, l.Candidate.P99)
 
 	eps := slices.Clone(s.Endpoints)
-	slices.SortStableFunc(eps, func(a, b diff.EndpointSummary) int { return int(b.Different - a.Different) })
+	slices.SortStableFunc(eps, func(a, b diff.EndpointSummary) int { return cmp.Compare(b.Different, a.Different) })
 	shown := 0
 	for _, ep := range eps {
 		if ep.Different == 0 || shown == textTopEndpoints {

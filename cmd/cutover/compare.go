@@ -22,11 +22,7 @@ func newAggregator(rulesPath string) (*diff.Aggregator, error) {
 			return nil, fmt.Errorf("rules %s: %w", rulesPath, err)
 		}
 	}
-	comparer := diff.NewComparer(rules)
-	return diff.NewAggregator(diff.AggregatorConfig{
-		Compare:  comparer.Compare,
-		Endpoint: rules.Endpoint,
-	}), nil
+	return diff.NewAggregator(diff.AggregatorConfig{Rules: rules}), nil
 }
 
 // writeSummaryFile writes the summary JSON atomically: a reader (or a CI

@@ -113,7 +113,7 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 		return err
 	}
 	summary := func() diff.Summary { return agg.Summary("mirror") }
-	srv, err := mirror.Listen(m, summary, mirror.ServerConfig{
+	srv, err := mirror.Listen(m, agg, mirror.ServerConfig{
 		Listen: f.listen, Admin: f.admin, AdminToken: token,
 		TLSCert: f.tlsCert, TLSKey: f.tlsKey, H2C: f.h2c, ShutdownTimeout: f.shutdownTimeout,
 	}, a.log)

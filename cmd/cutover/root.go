@@ -54,6 +54,8 @@ over step by step with an automatic way back.`,
 		newVersionCmd(a),
 		newTestbedCmd(a),
 		newMirrorCmd(a),
+		newDemoCmd(a),
+		newDiffCmd(a),
 	)
 	return root
 }

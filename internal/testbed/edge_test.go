@@ -60,3 +60,10 @@ func TestHitSpreadsShareExactly(t *testing.T) {
 		}
 	}
 }
+
+func TestRulesParse(t *testing.T) {
+	t.Parallel()
+	if r := Rules(); len(r.Ignore) == 0 {
+		t.Errorf("test bed rules ignore nothing: %+v", r)
+	}
+}

@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-//go:embed nginx/legacy.conf.tmpl nginx/edge.lua
+//go:embed nginx/legacy.conf.tmpl nginx/edge.lua nginx/rules.yaml
 var nginxFiles embed.FS
 
 // ErrNoNGINX means NGINX or its Lua module is not installed here.
