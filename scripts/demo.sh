@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# make demo: start the test bed and show it working. The mirror issue wires
-# the full demo (cutover mirror in front of the bed, a mixed load, a summary).
-set -euo pipefail
+# make demo: cutover mirror in front of the local NGINX/Lua test bed, a
+# mixed load for a minute, a candidate regression switched on half way, and
+# the summary. The verdict fails on purpose (exit 1): that is the product
+# catching the regression, so it is not an error of the demo.
+set -uo pipefail
 bin=${1:-bin/cutover}
-exec "$bin" testbed up --secondary
+out=${CUTOVER_DEMO_DIR:-cutover-demo}
+mkdir -p "$out"
+"$bin" demo --json "$out/summary.json" "${@:2}"
+rc=$?
+if [ $rc -eq 1 ]; then
+  echo
+  echo "demo: the verdict failed, as it should: the candidate was made to regress half way."
+  exit 0
+fi
+exit $rc
