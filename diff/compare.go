@@ -216,7 +216,7 @@ func (c *Comparer) compareHeaders(legacy, candidate http.Header, compressed bool
 		if name == "Content-Length" && !c.keep[name] && (len(ls) == 0 || len(ks) == 0) {
 			continue
 		}
-		lv, kv := strings.Join(ls, ", "), strings.Join(ks, ", ")
+		lv, kv := showSet(ls), showSet(ks)
 		if c.redacted(name) {
 			lv, kv = redact(lv), redact(kv)
 		}
@@ -246,6 +246,19 @@ func (c *Comparer) comparesHeader(name string, compressed bool) bool {
 		return false
 	}
 	return true
+}
+
+// showSet renders a header's values: one as it is, several quoted, so that
+// two lines "a" and "b" do not read like the one line "a, b".
+func showSet(set []string) string {
+	if len(set) == 1 {
+		return set[0]
+	}
+	q := make([]string, len(set))
+	for i, v := range set {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
 }
 
 func (c *Comparer) redacted(name string) bool {
