@@ -99,6 +99,14 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 	return s, nil
 }
 
+// Close releases the listeners of a Server that will not Serve.
+func (s *Server) Close() {
+	s.lc.Close()
+	if s.la != nil {
+		s.la.Close()
+	}
+}
+
 // Serve serves until ctx is done, then shuts down gracefully: it stops
 // accepting, lets in-flight client requests finish, and drains the shadow
 // copies, so that every request received is accounted for when it returns.

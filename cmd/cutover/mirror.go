@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/upstream"
 	"github.com/cutover/cutover/mirror"
 	"github.com/cutover/cutover/reports"
 )
@@ -121,7 +122,24 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 		m.Close(ctx)
 		return err
 	}
-	fmt.Fprintf(a.stderr, "cutover mirror: listening on %s, admin on %s\n", srv.Addr, srv.AdminAddr)
+	for _, t := range []struct {
+		name string
+		u    *url.URL
+	}{{"legacy", cfg.Legacy}, {"candidate", cfg.Candidate}, {"secondary", cfg.Secondary}} {
+		if t.u == nil {
+			continue
+		}
+		if err := upstream.Reachable(ctx, t.u); err != nil {
+			srv.Close()
+			m.Close(ctx)
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	adminAddr := srv.AdminAddr
+	if adminAddr == "" {
+		adminAddr = "off"
+	}
+	fmt.Fprintf(a.stderr, "cutover mirror: listening on %s, admin on %s\n", srv.Addr, adminAddr)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

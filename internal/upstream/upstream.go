@@ -185,3 +185,22 @@ func Describe(err error) string {
 	}
 	return s
 }
+
+// Reachable checks that a TCP connection to base's host can be opened: the
+// start-up check behind "unreachable target at start" (exit code 2).
+func Reachable(ctx context.Context, base *url.URL) error {
+	host := base.Host
+	if base.Port() == "" {
+		port := "80"
+		if base.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(base.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("%s is unreachable: %s", base.Redacted(), Describe(err))
+	}
+	return c.Close()
+}
