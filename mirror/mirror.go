@@ -96,7 +96,9 @@ func (m *Mirror) newProxy(target *url.URL) *httputil.ReverseProxy {
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			f, _ := resp.Request.Context().Value(flightKey{}).(*flight)
-			if f == nil {
+			if f == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+				// An upgraded connection's body is the tunnel itself: the
+				// proxy needs it writable, and it is never compared.
 				return nil
 			}
 			f.headersAt = time.Now()
@@ -119,9 +121,18 @@ func (m *Mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	primary, sampled := m.split.route(r)
 	endpoint := m.rec.Endpoint(r.Method, r.URL.RequestURI())
 	skip := m.skipReason(r, sampled)
+	if skip == "upgrade" {
+		// A tunnel can live for hours and outlive a graceful shutdown
+		// (hijacked connections are not waited for): count it now.
+		m.skip(endpoint, skip)
+		m.proxies[primary].ServeHTTP(w, r)
+		return
+	}
 
 	var tee *teeBody
-	if skip == "" && r.Body != nil && r.Body != http.NoBody {
+	// ContentLength 0 is a request without a body whatever its Body says
+	// (HTTP/2 gives a GET an empty reader; the proxy then never reads it).
+	if skip == "" && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		tee = &teeBody{r: r.Body, cap: m.cfg.MaxBody}
 		r.Body = tee
 	}
