@@ -31,7 +31,7 @@ func (r *Rules) Endpoint(method, uri string) string {
 			}
 		}
 	}
-	return method + " " + inferTemplate(path)
+	return inferTemplate(method+" ", path)
 }
 
 // requestPath strips scheme and authority, query and fragment from uri.
@@ -72,10 +72,12 @@ func matchTemplate(tmpl, path string) bool {
 	}
 }
 
-// inferTemplate replaces identifier-like segments by {id}; a path without
-// any is returned as it is.
-func inferTemplate(path string) string {
+// inferTemplate returns prefix and path with identifier-like segments
+// replaced by {id}, in one allocation.
+func inferTemplate(prefix, path string) string {
 	var b strings.Builder
+	b.Grow(len(prefix) + len(path) + 8)
+	b.WriteString(prefix)
 	start := 0 // of the segment being looked at
 	copied := 0
 	for i := 0; i <= len(path); i++ {
@@ -83,17 +85,11 @@ func inferTemplate(path string) string {
 			continue
 		}
 		if isIdentifier(path[start:i]) {
-			if b.Len() == 0 {
-				b.Grow(len(path))
-			}
 			b.WriteString(path[copied:start])
 			b.WriteString("{id}")
 			copied = i
 		}
 		start = i + 1
-	}
-	if b.Len() == 0 {
-		return path
 	}
 	b.WriteString(path[copied:])
 	return b.String()

@@ -57,7 +57,7 @@ func parseHead(data []byte) (*Response, []byte, error) {
 	}
 	h, err := tp.ReadMIMEHeader()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, nil, fmt.Errorf("headers after %q: %s", line, strings.ToLower(oneLine(err.Error())))
+		return nil, nil, fmt.Errorf("headers after %q: %w", sample(line), err)
 	}
 	consumed := len(data) - br.Buffered() - src.Len()
 	if err != nil {

@@ -352,7 +352,7 @@ func (p *jsonParser) number() (any, error) {
 		if j := digits(d, i+1); j > i+1 {
 			i = j
 		} else {
-			p.pos = i
+			p.pos = i + 1
 			return nil, p.errorf("invalid number")
 		}
 	}
