@@ -88,7 +88,14 @@ type flight struct {
 type flightKey struct{}
 
 func (m *Mirror) newProxy(target *url.URL) *httputil.ReverseProxy {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The default keeps 2 idle connections per host: under load a proxy
+	// would open and close a connection for most requests.
+	transport.MaxIdleConns = 1024
+	transport.MaxIdleConnsPerHost = 512
+	transport.Proxy = nil
 	return &httputil.ReverseProxy{
+		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // the target sees the host the client asked for

@@ -30,7 +30,7 @@ type running struct {
 	done   chan error
 }
 
-func startMirror(t *testing.T, bed *testbed.Bed, cfg Config, scfg ServerConfig) *running {
+func startMirror(t testing.TB, bed *testbed.Bed, cfg Config, scfg ServerConfig) *running {
 	t.Helper()
 	cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
 	cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
@@ -59,7 +59,7 @@ func startMirror(t *testing.T, bed *testbed.Bed, cfg Config, scfg ServerConfig) 
 }
 
 // stop shuts the mirror down as SIGTERM does and returns the final summary.
-func (r *running) stop(t *testing.T) diff.Summary {
+func (r *running) stop(t testing.TB) diff.Summary {
 	t.Helper()
 	r.cancel()
 	select {
