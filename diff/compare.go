@@ -211,11 +211,6 @@ func (c *Comparer) compareHeaders(legacy, candidate http.Header, compressed bool
 			continue
 		}
 		ls, ks := headerSet(name, lh[name], compressed), headerSet(name, kh[name], compressed)
-		// With chunked framing a proxy sends no Content-Length at all; the
-		// body comparison already covers the length.
-		if name == "Content-Length" && !c.keep[name] && (len(ls) == 0 || len(ks) == 0) {
-			continue
-		}
 		lv, kv := showSet(ls), showSet(ks)
 		if c.redacted(name) {
 			lv, kv = redact(lv), redact(kv)
@@ -242,7 +237,7 @@ func (c *Comparer) comparesHeader(name string, compressed bool) bool {
 		return true
 	case len(c.include) > 0 && !c.include.match(name), c.exclude.match(name), differsByDefault[name]:
 		return false
-	case compressed && (name == "Content-Encoding" || name == "Content-Length"):
+	case compressed && name == "Content-Encoding":
 		return false
 	}
 	return true

@@ -311,11 +311,16 @@ func TestCompareHeaders(t *testing.T) {
 			legacy: rsp(200, "", "Date: Wed, 01 May 2024 12:00:00 GMT", "Server: openresty", "Age: 3", "Via: 1.1 edge",
 				"Connection: keep-alive", "Keep-Alive: timeout=5", "Transfer-Encoding: chunked"),
 			candidate: rsp(200, "", "Date: Wed, 01 May 2024 12:00:01 GMT", "Server: candidate", "Connection: close")},
-		{name: "content length compared when both have one",
+		{name: "content length is framing: the body says the length changed",
 			legacy:    rsp(200, "hello", "Content-Type: text/plain", "Content-Length: 5"),
 			candidate: rsp(200, "hello!", "Content-Type: text/plain", "Content-Length: 6"),
 			want: []Difference{
 				{Path: "body", Kind: KindChanged, Legacy: "hello", Candidate: "hello!", Detail: "first difference at line 1; similarity 0.00"},
+			}},
+		{name: "an exact include compares content length", rules: &Rules{Headers: HeaderRules{Include: []string{"*", "Content-Length"}}},
+			legacy:    rsp(200, "hello", "Content-Type: text/plain", "Content-Length: 5"),
+			candidate: rsp(200, "hello", "Content-Type: text/plain", "Content-Length: 6"),
+			want: []Difference{
 				{Path: "header.Content-Length", Kind: KindChanged, Legacy: "5", Candidate: "6"},
 			}},
 		{name: "content length absent under chunked framing",

@@ -28,7 +28,10 @@ var hopByHop = map[string]bool{
 
 // differsByDefault are headers that differ between any two proxies whatever
 // they do: when the answer was made, by whom, through which hops.
-var differsByDefault = map[string]bool{"Date": true, "Server": true, "Age": true, "Via": true}
+// Content-Length is framing, like Transfer-Encoding: proxies choose between
+// the two freely, and when the body differs in length the body comparison
+// already says so, so comparing it would only count one change twice.
+var differsByDefault = map[string]bool{"Date": true, "Server": true, "Age": true, "Via": true, "Content-Length": true}
 
 // redactedByDefault are headers whose values are secrets.
 var redactedByDefault = map[string]bool{

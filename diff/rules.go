@@ -61,9 +61,10 @@ type TimeSkew struct {
 //
 // By default every header is compared except hop-by-hop ones (Connection,
 // Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade),
-// which describe a connection and are never compared, and those that
-// differ between any two proxies (Date, Server, Age, Via). When either body
-// was compressed, Content-Encoding, Content-Length and a weak ETag prefix
+// which describe a connection and are never compared, those that differ
+// between any two proxies (Date, Server, Age, Via), and Content-Length,
+// which is framing (a length change shows as a body difference). When
+// either body was compressed, Content-Encoding and a weak ETag prefix
 // ("W/") are not compared either; the token Accept-Encoding in Vary never is.
 type HeaderRules struct {
 	// Include, when not empty, limits the comparison to these headers. A

@@ -48,6 +48,10 @@ type Config struct {
 	// Unsafe also shadows POST, PUT, PATCH and DELETE; without it they are
 	// served but counted as skipped "unsafe".
 	Unsafe bool
+	// NoiseSamples, without a Secondary, is how many safe (GET, HEAD)
+	// requests are sent to legacy a second time so that the diff engine
+	// learns what legacy varies on by itself [200]; negative disables it.
+	NoiseSamples int
 }
 
 // ShadowHeader marks every shadow copy, so targets can tell it apart.
@@ -69,6 +73,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 64
+	}
+	if c.NoiseSamples == 0 {
+		c.NoiseSamples = 200
 	}
 	if c.ShadowTimeout <= 0 {
 		c.ShadowTimeout = 10 * time.Second

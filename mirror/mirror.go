@@ -22,6 +22,12 @@ type Recorder interface {
 	Endpoint(method, uri string) string
 }
 
+// noiseLearner is a Recorder that can also learn what legacy varies on
+// from two legacy answers to one request (*diff.Aggregator can).
+type noiseLearner interface {
+	AddNoiseSample(req diff.Request, first, second *diff.Response)
+}
+
 // Mirror is the shadow proxy's handler. Create it with New, serve it with
 // any http.Server, and Close it to drain the shadows.
 type Mirror struct {
@@ -53,6 +59,10 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 		Header:  http.Header{ShadowHeader: {"1"}},
 	})
 	m.shadows = newShadowPool(cfg, client, m.rec.Add, m.skip, log)
+	if nl, ok := rec.(noiseLearner); ok && cfg.Secondary == nil && cfg.NoiseSamples > 0 {
+		m.shadows.noise = nl.AddNoiseSample
+		m.shadows.noiseLeft.Store(int64(cfg.NoiseSamples))
+	}
 	return m, nil
 }
 

@@ -239,3 +239,27 @@ func TestCountsAddUpAfterShutdownUnderLoad(t *testing.T) {
 	}
 	t.Logf("answered %d; counts %+v", ok, s.Counts)
 }
+
+// Without a secondary the mirror learns legacy's own noise (request ids,
+// noisy fields) by sending a few requests to legacy twice.
+func TestNoiseLearnedWithoutSecondary(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	r := startMirror(t, bed, Config{NoiseSamples: 30, Workers: 1}, ServerConfig{})
+	for i := range 60 {
+		path := fmt.Sprintf("/api/items/%d", 1+i)
+		if i%2 == 0 {
+			path = "/api/noisy"
+		}
+		if g := get(r.url, path, nil); g.err != nil {
+			t.Fatal(g.err)
+		}
+	}
+	s := r.stop(t)
+	if s.Counts.Compared != 60 {
+		t.Fatalf("compared %d, want 60: %+v", s.Counts.Compared, s.Counts)
+	}
+	if got := reportedFields(s); len(got) != 0 {
+		t.Errorf("faithful candidate, noise learned from legacy: want nothing reported, got %v", got)
+	}
+}

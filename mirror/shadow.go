@@ -39,6 +39,11 @@ type shadowPool struct {
 	skip    func(endpoint, reason string)
 	log     zerolog.Logger
 
+	// noise receives legacy-against-itself samples while noiseLeft > 0;
+	// nil when the recorder cannot learn noise or a secondary measures it.
+	noise     func(req diff.Request, first, second *diff.Response)
+	noiseLeft atomic.Int64
+
 	jobs     chan *shadowJob
 	mu       sync.RWMutex // guards closed against sends on a closed channel
 	closed   bool
@@ -102,6 +107,7 @@ func (p *shadowPool) send(j *shadowJob) {
 	}
 	shadow := p.client.Do(p.ctx, p.targets[shadowSide], &j.req)
 	wg.Wait()
+	p.learnNoise(j, shadow)
 	if p.ctx.Err() != nil {
 		// Cut off by shutdown: not the shadow's failure.
 		p.skip(j.endpoint, "shutdown")
@@ -146,4 +152,22 @@ func (p *shadowPool) close(ctx context.Context) {
 	}
 	p.cancel()
 	p.client.Close()
+}
+
+// learnNoise sends a safe request to legacy once more, while samples are
+// wanted, and hands both legacy answers to the diff engine: without a
+// secondary this is how request ids, timestamps and the like are told from
+// real differences.
+func (p *shadowPool) learnNoise(j *shadowJob, shadow *diff.Response) {
+	if p.noise == nil || (j.req.Method != "GET" && j.req.Method != "HEAD") || p.noiseLeft.Add(-1) < 0 {
+		return
+	}
+	first := j.primaryAnswer
+	if j.primary != sideLegacy {
+		first = shadow
+	}
+	second := p.client.Do(p.ctx, p.targets[sideLegacy], &j.req)
+	if p.ctx.Err() == nil {
+		p.noise(j.req, first, second)
+	}
 }
