@@ -171,6 +171,16 @@ type Percentiles struct {
 	Max   float64 `json:"max"`
 	Mean  float64 `json:"mean"`
 	Count int64   `json:"count"`
+	// Curve is the distribution from p0 to p99.9, for percentile charts.
+	// Only the run's answer times carry it (see Summary.LatencyMs): one
+	// per endpoint would grow the summary for no chart that shows it.
+	Curve []CurvePoint `json:"curve,omitempty"`
+}
+
+// CurvePoint is the latency (ms) at one percentile (0–100).
+type CurvePoint struct {
+	Percentile float64 `json:"p"`
+	Ms         float64 `json:"ms"`
 }
 
 func (l *latencyHist) percentiles() Percentiles {
@@ -186,6 +196,28 @@ func (l *latencyHist) percentiles() Percentiles {
 		Mean:  round3(float64(l.sum) / float64(l.n) / float64(time.Millisecond)),
 		Count: l.n,
 	}
+}
+
+// curve returns the distribution from p0 to p99.9, dense in the tail where
+// proxies differ; nil when empty.
+func (l *latencyHist) curve() []CurvePoint {
+	if l.n == 0 {
+		return nil
+	}
+	percentiles := [...]float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9}
+	out := make([]CurvePoint, len(percentiles))
+	for i, p := range percentiles {
+		// ValueAtQuantile(0) is the histogram's lowest value, not zero.
+		out[i] = CurvePoint{Percentile: p, Ms: round3(float64(l.h.ValueAtQuantile(p)) / 1000)}
+	}
+	return out
+}
+
+// percentilesWithCurve is percentiles plus the curve.
+func (l *latencyHist) percentilesWithCurve() Percentiles {
+	p := l.percentiles()
+	p.Curve = l.curve()
+	return p
 }
 
 // pairReservoir keeps a uniform sample (Vitter's algorithm R) of at most

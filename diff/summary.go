@@ -22,7 +22,8 @@ type Summary struct {
 	Counts    Counts            `json:"counts"`
 	Endpoints []EndpointSummary `json:"endpoints"`
 	// LatencyMs is the answer time (to the last byte) of compared
-	// exchanges; TTFBMs the time to the first byte.
+	// exchanges, with a percentile curve per side; TTFBMs the time to the
+	// first byte.
 	LatencyMs      SideLatency    `json:"latency_ms"`
 	TTFBMs         SideLatency    `json:"ttfb_ms"`
 	LatencyVerdict LatencyVerdict `json:"latency_verdict"`
@@ -169,7 +170,7 @@ func (a *Aggregator) snapshot(source string) (Summary, []latencySample) {
 		Source:    source,
 		Counts:    a.counts,
 		Endpoints: make([]EndpointSummary, 0, len(a.endpoints)),
-		LatencyMs: SideLatency{a.legacy.percentiles(), a.candidate.percentiles()},
+		LatencyMs: SideLatency{a.legacy.percentilesWithCurve(), a.candidate.percentilesWithCurve()},
 		TTFBMs:    SideLatency{a.legacyTTFB.percentiles(), a.candidateTTFB.percentiles()},
 		Reasons:   []string{},
 	}
