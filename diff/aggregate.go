@@ -107,11 +107,17 @@ type Aggregator struct {
 	legacyTTFB, candidateTTFB *latencyHist
 	reservoir                 pairReservoir
 	samples                   int
+	// inherited is the noise a window starts with, per endpoint, applied
+	// when the endpoint is first seen (see Window).
+	inherited map[string]noiseTable
 }
 
 // NewAggregator returns an empty aggregator.
 func NewAggregator(cfg AggregatorConfig) *Aggregator {
-	cfg = cfg.withDefaults()
+	return newAggregator(cfg.withDefaults())
+}
+
+func newAggregator(cfg AggregatorConfig) *Aggregator {
 	return &Aggregator{
 		cfg:       cfg,
 		sampler:   newSampler(cfg.RedactHeaders, cfg.Rules, cfg.SampleBodyBytes),
@@ -294,6 +300,13 @@ func (a *Aggregator) endpoint(name string) *endpointState {
 		legacy:    newLatencyHist(),
 		candidate: newLatencyHist(),
 		reservoir: pairReservoir{size: a.cfg.ReservoirSize},
+	}
+	if inh, ok := a.inherited[name]; ok {
+		ep.noiseN = inh.n
+		for k, n := range inh.byKey {
+			_, f := ep.field(k, a.cfg.MaxFields)
+			f.noise = n
+		}
 	}
 	a.endpoints[name] = ep
 	return ep
