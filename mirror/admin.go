@@ -49,7 +49,9 @@ func (m *Mirror) Status() Status {
 //
 //	GET /status    Status
 //	GET /summary   the summary JSON of DESIGN.md
-//	PUT /weight    {"weight": 25}
+//	PUT /weight    {"weight": 25, "lease": "30s"} (lease optional: fall back to 0 unless renewed)
+//	GET /window    the current window: served counts per side and its summary
+//	POST /window   {"id": "step-3"}: start a new window (a rollout step)
 //	GET /metrics   Prometheus
 func adminHandler(m *Mirror, results Results, token string) http.Handler {
 	mux := http.NewServeMux()
@@ -67,6 +69,8 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 		}
 		var body struct {
 			Weight *float64 `json:"weight"`
+			// Lease, e.g. "30s", makes the weight fall back to 0 unless set again in time.
+			Lease string `json:"lease"`
 		}
 		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 		dec.DisallowUnknownFields()
@@ -74,14 +78,55 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf(`body must be JSON like {"weight": 25}: %v`, errOr(err, "weight missing")))
 			return
 		}
-		if err := m.SetWeight(*body.Weight); err != nil {
+		var lease time.Duration
+		if body.Lease != "" {
+			var err error
+			if lease, err = time.ParseDuration(body.Lease); err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("lease: %v", err))
+				return
+			}
+		}
+		before := m.Weight()
+		if err := m.SetWeight(*body.Weight, lease); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		m.log.Info().Float64("weight", *body.Weight).Str("from", r.RemoteAddr).Msg("weight changed")
+		if before != *body.Weight {
+			m.log.Info().Float64("weight", *body.Weight).Float64("was", before).Str("from", r.RemoteAddr).Msg("weight changed")
+		}
 		writeJSON(w, http.StatusOK, map[string]float64{"weight": m.Weight()})
 	})
 	mux.Handle("GET /metrics", m.metrics.handler())
+	mux.HandleFunc("GET /window", func(w http.ResponseWriter, _ *http.Request) {
+		if m.windows == nil {
+			writeError(w, http.StatusNotFound, "this mirror keeps no windows")
+			return
+		}
+		writeJSON(w, http.StatusOK, m.windows.current().report())
+	})
+	mux.HandleFunc("POST /window", func(w http.ResponseWriter, r *http.Request) {
+		if msg, code := authorize(r, token); code != 0 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
+			writeError(w, code, msg)
+			return
+		}
+		if m.windows == nil {
+			writeError(w, http.StatusNotFound, "this mirror keeps no windows")
+			return
+		}
+		var body struct {
+			ID string `json:"id"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.ID == "" {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf(`body must be JSON like {"id": "step-3"}: %v`, errOr(err, "id missing")))
+			return
+		}
+		win := m.windows.rotate(body.ID)
+		m.log.Info().Str("window", body.ID).Msg("new window")
+		writeJSON(w, http.StatusOK, map[string]any{"id": win.id, "started": win.started})
+	})
 	return mux
 }
 

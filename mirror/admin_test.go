@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/internal/testbed"
 )
@@ -67,5 +68,59 @@ func TestAdminAPI(t *testing.T) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Weight != 12.5 {
 		t.Errorf("status = %+v (%v), want weight 12.5", st, err)
+	}
+}
+
+func TestWindowsAndLease(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{Secondary: true})
+	r := startMirror(t, bed, Config{}, ServerConfig{AdminToken: "tok"})
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, r.admin+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := range 4 {
+		get(r.url, "/api/items/"+string(rune('1'+i)), nil)
+	}
+	waitAccounted(t, r.agg, 4)
+	if code, body := call("POST", "/window", `{"id":"step-1"}`); code != 200 || !strings.Contains(body, `"id": "step-1"`) {
+		t.Fatalf("POST /window = %d %s", code, body)
+	}
+	for range 3 {
+		get(r.url, "/api/items/9", nil)
+	}
+	waitAccounted(t, r.agg, 7)
+	waitIdle(t, r.m)
+	_, body := call("GET", "/window", "")
+	var rep WindowReport
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.ID != "step-1" || rep.Served["legacy"].Requests != 3 || rep.Summary.Counts.Requests != 3 || rep.Summary.Counts.Different != 0 {
+		t.Errorf("window = id %q served %+v counts %+v: want step-1 with the 3 later requests only", rep.ID, rep.Served, rep.Summary.Counts)
+	}
+	if code, body := call("POST", "/window", `{}`); code != 400 || !strings.Contains(body, "id missing") {
+		t.Errorf("POST /window without id = %d %s", code, body)
+	}
+
+	if code, body := call("PUT", "/weight", `{"weight":30,"lease":"150ms"}`); code != 200 {
+		t.Fatalf("PUT /weight with lease = %d %s", code, body)
+	}
+	if w := r.m.Weight(); w != 30 {
+		t.Fatalf("weight %g, want 30 while the lease runs", w)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if w := r.m.Weight(); w != 0 {
+		t.Errorf("weight %g after the lease ran out, want the fail-safe 0", w)
+	}
+	if code, body := call("PUT", "/weight", `{"weight":30,"lease":"soon"}`); code != 400 || !strings.Contains(body, "lease") {
+		t.Errorf("bad lease = %d %s", code, body)
 	}
 }

@@ -2,10 +2,12 @@ package mirror
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -40,6 +42,11 @@ type Mirror struct {
 	served  [2]*sideStats
 	metrics *metrics
 	started time.Time
+	windows *windows // nil when rec cannot make windows
+
+	// leaseUntil, when not zero, is when the weight falls back to 0 unless
+	// renewed (UnixNano): the fail-safe for a controller that died.
+	leaseUntil atomic.Int64
 }
 
 // New builds a Mirror from a valid cfg. Its shadow workers run until Close.
@@ -58,26 +65,69 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 		MaxBody: cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
 		Header:  http.Header{ShadowHeader: {"1"}},
 	})
-	m.shadows = newShadowPool(cfg, client, m.rec.Add, m.skip, log)
-	if nl, ok := rec.(noiseLearner); ok && cfg.Secondary == nil && cfg.NoiseSamples > 0 {
-		m.shadows.noise = nl.AddNoiseSample
+	if w, ok := rec.(windower); ok {
+		m.windows = newWindows(w)
+	}
+	m.shadows = newShadowPool(cfg, client, m.record, m.skip, log)
+	if _, ok := rec.(noiseLearner); ok && cfg.Secondary == nil && cfg.NoiseSamples > 0 {
+		m.shadows.noise = m.learnNoise
 		m.shadows.noiseLeft.Store(int64(cfg.NoiseSamples))
 	}
 	return m, nil
 }
 
 // Weight is the percentage of users the candidate serves now.
-func (m *Mirror) Weight() float64 { return m.split.weight() }
+func (m *Mirror) Weight() float64 {
+	m.expireLease()
+	return m.split.weight()
+}
 
 // SetWeight changes the share of users the candidate serves, from the next
-// request on.
-func (m *Mirror) SetWeight(percent float64) error {
+// request on. A positive lease makes the weight fall back to 0 unless it is
+// set again within the lease: a controller that dies leaves the candidate
+// serving no one after a bounded time.
+func (m *Mirror) SetWeight(percent float64, lease time.Duration) error {
 	if err := validPercent("weight", percent); err != nil {
 		return err
 	}
+	if lease < 0 {
+		return fmt.Errorf("lease must not be negative, got %s", lease)
+	}
+	var until int64
+	if lease > 0 {
+		until = time.Now().Add(lease).UnixNano()
+	}
+	m.leaseUntil.Store(until)
 	m.split.setWeight(percent)
 	m.metrics.weight.Set(percent)
 	return nil
+}
+
+// expireLease applies the fail-safe once the lease ran out. It is checked
+// where the weight is read, so no timer goroutine is needed.
+func (m *Mirror) expireLease() {
+	until := m.leaseUntil.Load()
+	if until == 0 || time.Now().UnixNano() < until || !m.leaseUntil.CompareAndSwap(until, 0) {
+		return
+	}
+	m.log.Warn().Float64("weight", m.split.weight()).Msg("weight lease expired: falling back to weight 0")
+	m.split.setWeight(0)
+	m.metrics.weight.Set(0)
+}
+
+// record counts a finished shadow exchange, in the run and in the window.
+func (m *Mirror) record(ex *diff.Exchange) {
+	m.rec.Add(ex)
+	if m.windows != nil {
+		m.windows.current().agg.Add(ex)
+	}
+}
+
+func (m *Mirror) learnNoise(req diff.Request, first, second *diff.Response) {
+	m.rec.(noiseLearner).AddNoiseSample(req, first, second)
+	if m.windows != nil {
+		m.windows.current().agg.AddNoiseSample(req, first, second)
+	}
 }
 
 // Close stops taking shadow copies and waits for those queued until ctx is
@@ -135,6 +185,7 @@ func (m *Mirror) newProxy(target *url.URL) *httputil.ReverseProxy {
 
 // ServeHTTP serves r from the primary side and hands a copy to the shadow.
 func (m *Mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.expireLease()
 	primary, sampled := m.split.route(r)
 	endpoint := m.rec.Endpoint(r.Method, r.URL.RequestURI())
 	skip := m.skipReason(r, sampled)
@@ -199,6 +250,9 @@ func unsafeMethod(method string) bool {
 func (m *Mirror) finish(r *http.Request, primary side, endpoint, skip string, f *flight, tee *teeBody) {
 	answer := f.answer()
 	m.served[primary].observe(answer)
+	if m.windows != nil {
+		m.windows.observe(primary, answer)
+	}
 	m.metrics.observeServed(primary, endpoint, answer)
 
 	switch {
@@ -234,6 +288,9 @@ func (m *Mirror) finish(r *http.Request, primary side, endpoint, skip string, f 
 
 func (m *Mirror) skip(endpoint, reason string) {
 	m.rec.Skip(endpoint, reason)
+	if m.windows != nil {
+		m.windows.current().agg.Skip(endpoint, reason)
+	}
 	m.metrics.shadowSkipped.WithLabelValues(reason).Inc()
 }
 
