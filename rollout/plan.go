@@ -1,0 +1,179 @@
+// Package rollout moves live traffic to the candidate step by step: a plan
+// of weights, gates judged on what the mirrors measure, automatic rollback,
+// and a journal in SQLite that survives crashes and restarts.
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Plan is a rollout's schedule and its rules, read from YAML by ParsePlan.
+type Plan struct {
+	// Name identifies the rollout in the state file.
+	Name  string `yaml:"name"`
+	Steps []Step `yaml:"steps"`
+	// Hold and MinRequests are the defaults of steps that do not say.
+	Hold        time.Duration `yaml:"hold"`
+	MinRequests int64         `yaml:"min_requests"`
+	// Interval is how often gates are evaluated [30s].
+	Interval time.Duration `yaml:"interval"`
+	// FalseAlarm is the chance that a rollout of a candidate no worse
+	// than legacy is failed by a gate, although gates are checked every
+	// interval of every step [0.05]: the gates use tests valid under
+	// repeated looks, and the level is split between steps and gates.
+	FalseAlarm float64  `yaml:"false_alarm"`
+	Gates      Gates    `yaml:"gates"`
+	Failure    Failure  `yaml:"failure"`
+	Webhooks   []string `yaml:"webhooks"`
+}
+
+// Step is one weight held until the gates pass.
+type Step struct {
+	Weight float64 `yaml:"weight"`
+	// Hold is the minimum time at this weight [the plan's Hold, 5m].
+	Hold time.Duration `yaml:"hold"`
+	// MinRequests is the minimum of requests each side must have served
+	// at this weight [the plan's MinRequests, 1000].
+	MinRequests int64 `yaml:"min_requests"`
+	// PauseBefore is a manual gate: the rollout pauses before this step
+	// until an operator resumes it.
+	PauseBefore bool `yaml:"pause_before"`
+}
+
+// Gates configure the three gates; each can be turned off.
+type Gates struct {
+	ErrorRate   ErrorRateGate   `yaml:"error_rate"`
+	Latency     LatencyGate     `yaml:"latency"`
+	Differences DifferencesGate `yaml:"differences"`
+}
+
+// ErrorRateGate fails when the candidate's served error rate (5xx and no
+// answer) is credibly above MaxRatio times the legacy's [1.2].
+type ErrorRateGate struct {
+	Disabled bool    `yaml:"disabled"`
+	MaxRatio float64 `yaml:"max_ratio"`
+}
+
+// LatencyGate fails when the shadow comparisons show the candidate slower
+// than the legacy beyond the diff engine's tolerance (Mann-Whitney with a
+// Hodges-Lehmann shift), at a level spent over the repeated looks.
+type LatencyGate struct {
+	Disabled bool `yaml:"disabled"`
+}
+
+// DifferencesGate fails when the share of compared exchanges that differ
+// (noise excluded) is credibly above MaxRate overall [0.01], or above
+// MaxEndpointRate on one endpoint [0.05]; MinCompared exchanges are needed
+// to pass [100].
+type DifferencesGate struct {
+	Disabled        bool    `yaml:"disabled"`
+	MaxRate         float64 `yaml:"max_rate"`
+	MaxEndpointRate float64 `yaml:"max_endpoint_rate"`
+	MinCompared     int64   `yaml:"min_compared"`
+}
+
+// Failure is the failure policy.
+type Failure struct {
+	// Consecutive failed evaluations that roll back [2].
+	Consecutive int `yaml:"consecutive"`
+	// Rollback is "immediate" (weight 0 at once, the default) or "steps"
+	// (down through the earlier steps, one per interval).
+	Rollback string `yaml:"rollback"`
+}
+
+// Defaults.
+const (
+	defaultHold        = 5 * time.Minute
+	defaultMinRequests = 1000
+	defaultInterval    = 30 * time.Second
+	defaultFalseAlarm  = 0.05
+)
+
+// ParsePlan reads a plan, fills in the defaults and validates it. Errors
+// name the line: `plan line 4: weight 120 is over 100`.
+func ParsePlan(data []byte) (*Plan, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("plan: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return nil, errors.New("plan: empty")
+	}
+	var raw rawPlan
+	dec := doc.Content[0]
+	if err := decodeStrict(dec, &raw); err != nil {
+		return nil, err
+	}
+	p, err := raw.plan()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// decodeStrict decodes with unknown keys refused, naming the line.
+func decodeStrict(n *yaml.Node, v any) error {
+	if err := checkKeys(n, v); err != nil {
+		return err
+	}
+	if err := n.Decode(v); err != nil {
+		return fmt.Errorf("plan: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// Schedule writes the plan as a person reads it.
+func (p *Plan) Schedule(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "rollout %q: %d steps, evaluated every %s, false-alarm level %g for the whole rollout\n", p.Name, len(p.Steps), p.Interval, p.FalseAlarm)
+	fmt.Fprintln(tw, "step\tweight\thold at least\tmin requests per side\tmanual gate")
+	for i, s := range p.Steps {
+		gate := ""
+		if s.PauseBefore {
+			gate = "pause before"
+		}
+		fmt.Fprintf(tw, "%d\t%g%%\t%s\t%d\t%s\n", i+1, s.Weight, s.Hold, s.MinRequests, gate)
+	}
+	g := p.Gates
+	fmt.Fprintf(tw, "gates:\n")
+	fmt.Fprintf(tw, "  error rate\t%s\n", onOff(g.ErrorRate.Disabled, fmt.Sprintf("fail when the candidate's error rate is credibly over %g× the legacy's", g.ErrorRate.MaxRatio)))
+	fmt.Fprintf(tw, "  latency\t%s\n", onOff(g.Latency.Disabled, "fail when the candidate is credibly slower than the legacy beyond the diff engine's tolerance"))
+	fmt.Fprintf(tw, "  differences\t%s\n", onOff(g.Differences.Disabled, fmt.Sprintf("fail over %g%% different overall or %g%% on an endpoint; pass with at least %d compared",
+		100*g.Differences.MaxRate, 100*g.Differences.MaxEndpointRate, g.Differences.MinCompared)))
+	fmt.Fprintf(tw, "on failure:\troll back %s after %d consecutive failed evaluations\n", p.Failure.Rollback, p.Failure.Consecutive)
+	for _, h := range p.Webhooks {
+		fmt.Fprintf(tw, "webhook:\t%s\n", h)
+	}
+	return tw.Flush()
+}
+
+func onOff(disabled bool, desc string) string {
+	if disabled {
+		return "off"
+	}
+	return desc
+}
+
+// step returns step i, or a zero Step past the end.
+func (p *Plan) step(i int) Step {
+	if i < 0 || i >= len(p.Steps) {
+		return Step{}
+	}
+	return p.Steps[i]
+}
+
+func validWebhook(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("webhook %q is not an http(s) URL", s)
+	}
+	return nil
+}

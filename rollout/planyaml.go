@@ -1,0 +1,194 @@
+package rollout
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// rawPlan is the YAML as written: steps may be bare weights or objects.
+type rawPlan struct {
+	Name        string        `yaml:"name"`
+	Steps       []rawStep     `yaml:"steps"`
+	Hold        time.Duration `yaml:"hold"`
+	MinRequests int64         `yaml:"min_requests"`
+	Interval    time.Duration `yaml:"interval"`
+	FalseAlarm  float64       `yaml:"false_alarm"`
+	Gates       Gates         `yaml:"gates"`
+	Failure     Failure       `yaml:"failure"`
+	Webhooks    []string      `yaml:"webhooks"`
+
+	line map[string]int // key → line, for errors
+}
+
+type rawStep struct {
+	Step
+	line int
+}
+
+// UnmarshalYAML takes `25` or `{weight: 25, hold: 10m}`.
+func (s *rawStep) UnmarshalYAML(n *yaml.Node) error {
+	s.line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&s.Weight)
+	}
+	if err := checkKeys(n, &s.Step); err != nil {
+		return err
+	}
+	return n.Decode(&s.Step)
+}
+
+func (r *rawPlan) UnmarshalYAML(n *yaml.Node) error {
+	r.line = map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		r.line[n.Content[i].Value] = n.Content[i].Line
+	}
+	type plain rawPlan
+	return n.Decode((*plain)(r))
+}
+
+// checkKeys refuses keys that v (a struct) has no yaml tag for, recursing
+// into nested mappings whose field is a struct.
+func checkKeys(n *yaml.Node, v any) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "" && f.Anonymous {
+			for j := range f.Type.NumField() {
+				g := f.Type.Field(j)
+				gt, _, _ := strings.Cut(g.Tag.Get("yaml"), ",")
+				fields[gt] = g.Type
+			}
+			continue
+		}
+		if tag != "" && tag != "-" {
+			fields[tag] = f.Type
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			return fmt.Errorf("plan line %d: unknown key %q", k.Line, k.Value)
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)) {
+			if err := checkKeys(val, reflect.New(ft).Interface()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// plan fills in defaults and validates.
+func (r *rawPlan) plan() (*Plan, error) {
+	at := func(key string) string {
+		if l, ok := r.line[key]; ok {
+			return fmt.Sprintf("plan line %d", l)
+		}
+		return "plan"
+	}
+	p := &Plan{Name: r.Name, Hold: r.Hold, MinRequests: r.MinRequests, Interval: r.Interval,
+		FalseAlarm: r.FalseAlarm, Gates: r.Gates, Failure: r.Failure, Webhooks: r.Webhooks}
+	if strings.TrimSpace(p.Name) == "" {
+		return nil, fmt.Errorf("%s: a name is required (it identifies the rollout in the state file)", at("name"))
+	}
+	if p.Hold == 0 {
+		p.Hold = defaultHold
+	}
+	if p.MinRequests == 0 {
+		p.MinRequests = defaultMinRequests
+	}
+	if p.Interval == 0 {
+		p.Interval = defaultInterval
+	}
+	if p.FalseAlarm == 0 {
+		p.FalseAlarm = defaultFalseAlarm
+	}
+	switch {
+	case p.Hold < 0:
+		return nil, fmt.Errorf("%s: hold must not be negative", at("hold"))
+	case p.MinRequests < 0:
+		return nil, fmt.Errorf("%s: min_requests must not be negative", at("min_requests"))
+	case p.Interval < 100*time.Millisecond:
+		return nil, fmt.Errorf("%s: interval must be at least 100ms", at("interval"))
+	case p.FalseAlarm <= 0 || p.FalseAlarm >= 0.5:
+		return nil, fmt.Errorf("%s: false_alarm must be in (0, 0.5)", at("false_alarm"))
+	}
+	if len(r.Steps) == 0 {
+		return nil, fmt.Errorf("%s: at least one step is required", at("steps"))
+	}
+	prev := 0.0
+	for _, s := range r.Steps {
+		where := fmt.Sprintf("plan line %d", s.line)
+		switch {
+		case s.Weight <= 0 || s.Weight > 100:
+			return nil, fmt.Errorf("%s: step weight %g must be over 0 and at most 100", where, s.Weight)
+		case s.Weight <= prev:
+			return nil, fmt.Errorf("%s: step weights must rise (%g after %g)", where, s.Weight, prev)
+		case s.Hold < 0 || s.MinRequests < 0:
+			return nil, fmt.Errorf("%s: hold and min_requests must not be negative", where)
+		}
+		prev = s.Weight
+		st := s.Step
+		if st.Hold == 0 {
+			st.Hold = p.Hold
+		}
+		if st.MinRequests == 0 {
+			st.MinRequests = p.MinRequests
+		}
+		p.Steps = append(p.Steps, st)
+	}
+	if last := p.Steps[len(p.Steps)-1].Weight; last != 100 {
+		return nil, fmt.Errorf("%s: the last step must be 100, not %g", at("steps"), last)
+	}
+	g := &p.Gates
+	if g.ErrorRate.MaxRatio == 0 {
+		g.ErrorRate.MaxRatio = 1.2
+	}
+	if g.ErrorRate.MaxRatio < 1 {
+		return nil, fmt.Errorf("%s: error_rate.max_ratio must be at least 1", at("gates"))
+	}
+	d := &g.Differences
+	if d.MaxRate == 0 {
+		d.MaxRate = 0.01
+	}
+	if d.MaxEndpointRate == 0 {
+		d.MaxEndpointRate = 0.05
+	}
+	if d.MinCompared == 0 {
+		d.MinCompared = 100
+	}
+	if d.MaxRate < 0 || d.MaxRate >= 1 || d.MaxEndpointRate < 0 || d.MaxEndpointRate >= 1 || d.MinCompared < 0 {
+		return nil, fmt.Errorf("%s: differences rates must be in [0, 1) and min_compared not negative", at("gates"))
+	}
+	if p.Failure.Consecutive == 0 {
+		p.Failure.Consecutive = 2
+	}
+	if p.Failure.Rollback == "" {
+		p.Failure.Rollback = "immediate"
+	}
+	if p.Failure.Consecutive < 1 || (p.Failure.Rollback != "immediate" && p.Failure.Rollback != "steps") {
+		return nil, fmt.Errorf("%s: failure.consecutive must be at least 1 and rollback immediate or steps", at("failure"))
+	}
+	for _, h := range p.Webhooks {
+		if err := validWebhook(h); err != nil {
+			return nil, fmt.Errorf("%s: %w", at("webhooks"), err)
+		}
+	}
+	return p, nil
+}
