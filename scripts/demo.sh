@@ -7,7 +7,7 @@ set -uo pipefail
 bin=${1:-bin/cutover}
 out=${CUTOVER_DEMO_DIR:-cutover-demo}
 mkdir -p "$out"
-"$bin" demo --json "$out/summary.json" "${@:2}"
+"$bin" demo --json "$out/summary.json" --report "$out/report.html" "${@:2}"
 rc=$?
 if [ $rc -eq 1 ]; then
   echo

@@ -11,6 +11,8 @@ need=(
   "tcpdump:tcpdump"
   "wrk:wrk"
   "curl:curl"
+  "chromium:chromium"
+  "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation"
 )
 if [ -n "${CUTOVER_DEPS_EXTRA:-}" ]; then
   read -r -a extra <<<"$CUTOVER_DEPS_EXTRA"

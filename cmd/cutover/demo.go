@@ -15,6 +15,7 @@ type demoFlags struct {
 	weight   float64
 	rate     float64
 	jsonPath string
+	report   string
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -37,11 +38,19 @@ Lua module ('make demo' installs it).`,
 					return err
 				}
 			}
+			if f.report != "" {
+				if err := writeHTMLReport(f.report, &s); err != nil {
+					return err
+				}
+			}
 			if err := reports.Text(a.stdout, &s); err != nil {
 				return err
 			}
 			if f.jsonPath != "" {
 				fmt.Fprintf(a.stdout, "\nsummary JSON: %s\n", f.jsonPath)
+			}
+			if f.report != "" {
+				fmt.Fprintf(a.stdout, "HTML report: %s\n", f.report)
 			}
 			// The demo injects a regression on purpose: a failed verdict
 			// (exit 1) is the product working.
@@ -53,5 +62,6 @@ Lua module ('make demo' installs it).`,
 	fl.Float64Var(&f.weight, "weight", 10, "percent of users the candidate serves")
 	fl.Float64Var(&f.rate, "rate", 200, "requests per second")
 	fl.StringVar(&f.jsonPath, "json", "", "also write the summary JSON here")
+	fl.StringVar(&f.report, "report", "", "also write the HTML report here")
 	return cmd
 }

@@ -29,6 +29,7 @@ type mirrorFlags struct {
 	unsafe, h2c                    bool
 	tlsCert, tlsKey                string
 	jsonPath, rulesPath            string
+	reportPath                     string
 }
 
 func newMirrorCmd(a *app) *cobra.Command {
@@ -72,6 +73,7 @@ not run.`,
 	fl.BoolVar(&f.h2c, "h2c", false, "also accept HTTP/2 without TLS")
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
+	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
 	return cmd
 }
 
@@ -163,6 +165,11 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 			s := summary()
 			if f.jsonPath != "" {
 				if err := writeSummaryFile(f.jsonPath, s); err != nil {
+					return err
+				}
+			}
+			if f.reportPath != "" {
+				if err := writeHTMLReport(f.reportPath, &s); err != nil {
 					return err
 				}
 			}

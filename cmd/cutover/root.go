@@ -56,6 +56,7 @@ over step by step with an automatic way back.`,
 		newMirrorCmd(a),
 		newDemoCmd(a),
 		newDiffCmd(a),
+		newReportCmd(a),
 	)
 	return root
 }

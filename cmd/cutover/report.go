@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/reports"
+)
+
+type reportFlags struct {
+	in, format, out string
+}
+
+// reportFormats are the renderers of cutover report, by --format.
+func reportFormats() map[string]func(io.Writer, *diff.Summary) error {
+	return map[string]func(io.Writer, *diff.Summary) error{
+		"html": func(w io.Writer, s *diff.Summary) error {
+			return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now()})
+		},
+		"md":    reports.Markdown,
+		"junit": reports.JUnit,
+		"json":  reports.JSON,
+	}
+}
+
+func newReportCmd(a *app) *cobra.Command {
+	var f reportFlags
+	cmd := &cobra.Command{
+		Use:   "report --in SUMMARY.json --format html|md|junit|json -o FILE",
+		Short: "Render a summary JSON as an HTML report, Markdown, JUnit XML or JSON",
+		Long: `report renders the summary JSON that replay and mirror write (--json):
+  html   one self-contained page to read: verdict, accounting, endpoints by
+         severity with examples, latency charts; it loads nothing and runs no script
+  md     a compact summary for a pull request or a chat message
+  junit  one test suite, one test case per endpoint, for CI
+  json   the summary JSON unchanged
+Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
+2 could not run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			render, ok := reportFormats()[f.format]
+			if !ok {
+				return fmt.Errorf("invalid --format %q: want html, md, junit or json", f.format)
+			}
+			if f.in == "" || f.out == "" {
+				return errors.New("report needs --in SUMMARY.json and -o FILE")
+			}
+			data, err := os.ReadFile(f.in)
+			if err != nil {
+				return fmt.Errorf("read summary: %w", err)
+			}
+			s, err := diff.ParseSummary(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.in, err)
+			}
+			if err := writeReportFile(f.out, func(w io.Writer) error { return render(w, s) }); err != nil {
+				return err
+			}
+			return verdictOf(*s)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.in, "in", "", "the summary JSON to render")
+	fl.StringVar(&f.format, "format", "html", "html, md, junit or json")
+	fl.StringVarP(&f.out, "out", "o", "", "the file to write")
+	return cmd
+}
+
+// writeReportFile writes a report atomically: a reader never sees half a
+// file, and a failed render leaves what was there before.
+func writeReportFile(path string, render func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cutover-report-*")
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := render(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	// CreateTemp makes the file 0600; a report is for sharing.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// writeHTMLReport writes the HTML report of a run that just ended.
+func writeHTMLReport(path string, s *diff.Summary) error {
+	return writeReportFile(path, func(w io.Writer) error {
+		return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now()})
+	})
+}
