@@ -55,6 +55,7 @@ over step by step with an automatic way back.`,
 		newTestbedCmd(a),
 		newMirrorCmd(a),
 		newDemoCmd(a),
+		newRolloutCmd(a),
 		newDiffCmd(a),
 		newReportCmd(a),
 	)
