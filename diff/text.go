@@ -165,14 +165,22 @@ func isText(b []byte) bool {
 	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0
 }
 
-// sample shortens a rendering for a Difference, on a rune boundary.
+// sample shortens a rendering for a Difference to one line of at most
+// maxSample bytes, cut on a rune boundary; "…" marks a cut.
 func sample(s string) string {
-	if len(s) <= maxSample {
-		return s
+	s = strings.TrimRight(s, "\r\n")
+	cut, more := len(s), false
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		cut, more = i, true
 	}
-	cut := maxSample
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	if cut > maxSample {
+		cut, more = maxSample, true
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+	}
+	if !more {
+		return s
 	}
 	return s[:cut] + "…"
 }

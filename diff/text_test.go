@@ -51,7 +51,9 @@ func TestSample(t *testing.T) {
 	if strings.ContainsRune(got, '\uFFFD') {
 		t.Errorf("sample cut a rune: %q", got)
 	}
-	if got := sample("short"); got != "short" {
-		t.Errorf("sample(short) = %q", got)
+	for in, want := range map[string]string{"short": "short", "one\ntwo": "one…", "{}\r\n": "{}", "a\r\nb\n": "a…"} {
+		if got := sample(in); got != want {
+			t.Errorf("sample(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

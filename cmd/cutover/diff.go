@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/cutover/cutover/diff"
@@ -131,7 +132,8 @@ func shown(v string, absent bool) string {
 	case v == "":
 		return `""`
 	}
-	return v
+	// A tab would split the aligned columns.
+	return strings.ReplaceAll(v, "\t", " ")
 }
 
 // diffReport is the --json output.
