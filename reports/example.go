@@ -137,11 +137,43 @@ func quote(key string) string {
 func indent(depth int) string { return strings.Repeat("  ", depth) }
 
 // pretty indents text that is JSON, with prefix on every line but the
-// first; other text is returned as it is.
+// first; other text is returned as it is. The \u003c-style escapes that Go
+// writes for <, > and & are undone: a person reads the characters, and the
+// template escapes them for HTML anyway.
 func pretty(text, prefix string) string {
 	var b bytes.Buffer
 	if json.Indent(&b, []byte(text), prefix, "  ") != nil {
 		return text
+	}
+	return unescapeHTMLInJSON(b.String())
+}
+
+// unescapeHTMLInJSON turns \u003c, \u003e and \u0026 back into <, > and &
+// in JSON text, leaving every other escape (and an escaped backslash
+// followed by "u003c") as it is.
+func unescapeHTMLInJSON(s string) string {
+	if !strings.Contains(s, `\u00`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch rest := s[i+1:]; {
+		case strings.HasPrefix(rest, "u003c"):
+			b.WriteByte('<')
+		case strings.HasPrefix(rest, "u003e"):
+			b.WriteByte('>')
+		case strings.HasPrefix(rest, "u0026"):
+			b.WriteByte('&')
+		default: // another escape: keep both bytes, skip the escaped one
+			b.WriteString(s[i : i+2])
+			i++
+			continue
+		}
+		i += len("u003c")
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cutover/cutover/diff"
@@ -15,6 +16,9 @@ type fixtureConfig struct {
 	exchanges int // per busy endpoint kind
 	endpoints int // distinct /api/v{n}/... families; 1 for the small fixture
 	xss       bool
+	// big makes every item answer carry a 3 KB description that differs
+	// on the candidate: samples at their size cap, the report's worst case.
+	big bool
 }
 
 // fixtureSummary injects, on the candidate: a changed price in one item
@@ -34,7 +38,11 @@ func fixtureSummary(cfg fixtureConfig) diff.Summary {
 		for i := range cfg.exchanges {
 			at := start.Add(time.Duration(n) * 10 * time.Millisecond)
 			n++
-			a.Add(itemExchange(at, prefix, i, cfg.xss))
+			ex := itemExchange(at, prefix, i, cfg.xss)
+			if cfg.big {
+				bloat(ex, i)
+			}
+			a.Add(ex)
 			a.Add(userExchange(at, prefix, i))
 			a.Add(orderExchange(at, prefix, i))
 			a.Add(searchExchange(at, prefix, i, cfg.xss))
@@ -87,6 +95,18 @@ func itemExchange(at time.Time, prefix string, i int, xss bool) *diff.Exchange {
 		Legacy:    answer(200, body("Blue mug", "12.5"), ms, "X-Request-Id", fmt.Sprintf("L%d", i)),
 		Secondary: answer(200, body("Blue mug", "12.5"), ms, "X-Request-Id", fmt.Sprintf("S%d", i)),
 		Candidate: answer(200, body(cName, cPrice), ms, "X-Request-Id", fmt.Sprintf("C%d", i)),
+	}
+}
+
+// bloat adds a long description to every side, changed on the candidate.
+func bloat(ex *diff.Exchange, i int) {
+	desc := strings.Repeat("lorem ipsum dolor sit amet ", 120)
+	for _, r := range []*diff.Response{ex.Legacy, ex.Secondary, ex.Candidate} {
+		d := desc
+		if r == ex.Candidate {
+			d = fmt.Sprintf("%s rev %d", desc, i)
+		}
+		r.Body = append(r.Body[:len(r.Body)-1], fmt.Sprintf(`,"description":%q}`, d)...)
 	}
 }
 
