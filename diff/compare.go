@@ -52,6 +52,14 @@ func NewComparer(rules *Rules) *Comparer {
 // Compare returns the places where candidate's answer differs from
 // legacy's, after normalisation and under the rules.
 //
+// Bodies are compared after undoing Content-Encoding (gzip, deflate, br);
+// byte-identical bodies under the same codings are not decoded at all. The
+// legacy Content-Type (else the candidate's, else a sniff) picks how: JSON
+// by structure (object keys in any order, numbers by value, arrays by
+// position), text and HTML by lines, anything else by length and SHA-256.
+// Headers are compared as sets of values, by canonical name, as
+// HeaderRules describes.
+//
 // The result is sorted by path, then kind, and holds at most one Difference
 // per path and kind: array elements share a path, so the first one found is
 // kept and Detail counts the others. A nil result means the answers are

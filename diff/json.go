@@ -14,9 +14,8 @@ import (
 // not JSON while the other is gives one difference of kind type at "body";
 // when neither is JSON they are compared as text (or bytes).
 func (c *Comparer) compareJSONBodies(legacy, candidate []byte, d *differences) {
-	keys := new(keyCache)
-	x, errx := parseJSON(legacy, keys)
-	y, erry := parseJSON(candidate, keys)
+	x, errx := parseJSON(legacy)
+	y, erry := parseJSON(candidate)
 	switch {
 	case errx == nil && erry == nil:
 		c.compareJSON("body", x, y, d)
@@ -40,6 +39,10 @@ func (c *Comparer) compareJSONBodies(legacy, candidate []byte, d *differences) {
 type jsonDoc struct{ Body any }
 
 var anyType = reflect.TypeFor[any]()
+
+// walkRootDepth is the number of go-cmp steps down to the root value of a
+// walk: go-cmp's own root step, then the field jsonDoc.Body.
+const walkRootDepth = 2
 
 // compareJSON compares two decoded values found at path, with go-cmp.
 //
@@ -128,14 +131,19 @@ func (w *jsonWalk) settles(p gocmp.Path) bool {
 		return false // go-cmp reports the missing side itself
 	}
 	x, y := vx.Interface(), vy.Interface()
+	xm, xIsMap := x.(map[string]any)
+	ym, yIsMap := y.(map[string]any)
+	if xIsMap && yIsMap {
+		// Two objects are descended unless identical. At the root of a
+		// walk they are hardly ever identical (the bodies differ byte for
+		// byte; elements were found to differ), so the pruning pass that
+		// go-cmp's walk would repeat member by member is skipped there.
+		return len(w.steps) > walkRootDepth && jsonMapsEqual(xm, ym)
+	}
 	if jsonEqual(x, y) {
 		return true
 	}
 	switch xv := x.(type) {
-	case map[string]any:
-		if _, ok := y.(map[string]any); ok {
-			return false
-		}
 	case []any:
 		if yv, ok := y.([]any); ok {
 			w.settleArrays(xv, yv)
@@ -253,16 +261,7 @@ func jsonEqual(x, y any) bool {
 	switch xv := x.(type) {
 	case map[string]any:
 		yv, ok := y.(map[string]any)
-		if !ok || len(xv) != len(yv) {
-			return false
-		}
-		for k, a := range xv {
-			b, ok := yv[k]
-			if !ok || !jsonEqual(a, b) {
-				return false
-			}
-		}
-		return true
+		return ok && jsonMapsEqual(xv, yv)
 	case []any:
 		yv, ok := y.([]any)
 		return ok && slices.EqualFunc(xv, yv, jsonEqual)
@@ -279,4 +278,17 @@ func jsonEqual(x, y any) bool {
 		return y == nil
 	}
 	return false
+}
+
+func jsonMapsEqual(x, y map[string]any) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for k, a := range x {
+		b, ok := y[k]
+		if !ok || !jsonEqual(a, b) {
+			return false
+		}
+	}
+	return true
 }

@@ -42,7 +42,7 @@ func TestParseJSON(t *testing.T) {
 		`{"":1}`, `"\ud800"`, `"\ud800\u0041"`, `[[[[]]]]`, `12345678901234567890123`,
 	}
 	for _, in := range valid {
-		got, err := parseJSON([]byte(in), new(keyCache))
+		got, err := parseJSON([]byte(in))
 		if err != nil {
 			t.Errorf("parseJSON(%s): %v", in, err)
 			continue
@@ -73,7 +73,7 @@ func TestParseJSON(t *testing.T) {
 		`{"a":1 "b":2}`: "offset 7: want ',' or '}'",
 	}
 	for in, want := range invalid {
-		_, err := parseJSON([]byte(in), new(keyCache))
+		_, err := parseJSON([]byte(in))
 		if got := errText(err); got != want {
 			t.Errorf("parseJSON(%q) error = %q, want %q", in, got, want)
 		}
@@ -82,7 +82,7 @@ func TestParseJSON(t *testing.T) {
 		}
 	}
 	deep := strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1)
-	if _, err := parseJSON([]byte(deep), new(keyCache)); err == nil {
+	if _, err := parseJSON([]byte(deep)); err == nil {
 		t.Errorf("parseJSON accepted %d levels of nesting", maxJSONDepth+1)
 	}
 }
@@ -96,7 +96,7 @@ func FuzzCompareJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		// The parser accepts exactly what encoding/json accepts, and
 		// decodes valid UTF-8 to the same tree.
-		got, err := parseJSON(a, new(keyCache))
+		got, err := parseJSON(a)
 		if (err == nil) != json.Valid(a) {
 			t.Fatalf("parseJSON error %v, but json.Valid = %v", err, json.Valid(a))
 		}

@@ -19,14 +19,13 @@ const maxJSONDepth = 10000
 // Numbers stay text so that large integers keep every digit. Strings are
 // kept byte for byte (invalid UTF-8 is not replaced), so that two different
 // invalid sequences do not compare equal.
+//
+// The document is copied into one string once; keys, strings and numbers
+// without escapes are slices of it, so they cost no allocation of their own.
 type jsonParser struct {
-	data  []byte
+	data  string
 	pos   int
 	depth int
-	// keys interns object keys: API answers repeat a handful of them, and
-	// keys shared by both documents compare by pointer. It is a cache
-	// indexed by a cheap hash, so a collision only costs an allocation.
-	keys *keyCache
 	// stack holds the members of the objects and arrays being read, so
 	// that each is allocated once at its final size.
 	members []member
@@ -38,13 +37,9 @@ type member struct {
 	val any
 }
 
-// keyCache remembers recent object keys; see jsonParser.keys.
-type keyCache [256]string
-
-// parseJSON decodes one document. keys may be shared by the parses of one
-// comparison; it is only ever used by one goroutine.
-func parseJSON(b []byte, keys *keyCache) (any, error) {
-	p := &jsonParser{data: b, keys: keys}
+// parseJSON decodes one document.
+func parseJSON(b []byte) (any, error) {
+	p := &jsonParser{data: string(b)}
 	p.space()
 	v, err := p.value()
 	if err != nil {
@@ -96,7 +91,7 @@ func (p *jsonParser) value() (any, error) {
 }
 
 func (p *jsonParser) literal(word string) error {
-	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+	if len(p.data)-p.pos < len(word) || p.data[p.pos:p.pos+len(word)] != word {
 		return p.errorf("invalid literal, want %s", word)
 	}
 	p.pos += len(word)
@@ -207,20 +202,10 @@ func (p *jsonParser) next(closing byte) (done bool, err error) {
 
 func (p *jsonParser) key() (string, error) {
 	raw, escaped, err := p.scanString()
-	if err != nil {
-		return "", err
+	if err != nil || !escaped {
+		return raw, err
 	}
-	if escaped {
-		return unescape(raw)
-	}
-	if len(raw) == 0 {
-		return "", nil
-	}
-	slot := &p.keys[(len(raw)*7+int(raw[0])*3+int(raw[len(raw)-1]))&0xff]
-	if *slot != string(raw) {
-		*slot = string(raw)
-	}
-	return *slot, nil
+	return unescape(raw)
 }
 
 func (p *jsonParser) str() (any, error) {
@@ -231,11 +216,11 @@ func (p *jsonParser) str() (any, error) {
 	if escaped {
 		return unescape(raw)
 	}
-	return string(raw), nil
+	return raw, nil
 }
 
 // scanString moves past a string and returns what is between the quotes.
-func (p *jsonParser) scanString() (raw []byte, escaped bool, err error) {
+func (p *jsonParser) scanString() (raw string, escaped bool, err error) {
 	start := p.pos + 1
 	for i := start; i < len(p.data); i++ {
 		switch c := p.data[i]; {
@@ -247,18 +232,18 @@ func (p *jsonParser) scanString() (raw []byte, escaped bool, err error) {
 			i++ // the escaped byte; unescape checks it
 		case c < 0x20:
 			p.pos = i
-			return nil, false, p.errorf("control character in string")
+			return "", false, p.errorf("control character in string")
 		}
 	}
 	p.pos = len(p.data)
-	return nil, false, p.errorf("unterminated string")
+	return "", false, p.errorf("unterminated string")
 }
 
 var errBadEscape = errors.New("invalid escape in string")
 
 // unescape decodes the escapes of a string body; lone surrogates become
 // U+FFFD as in encoding/json.
-func unescape(raw []byte) (string, error) {
+func unescape(raw string) (string, error) {
 	out := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
@@ -310,12 +295,13 @@ func unescape(raw []byte) (string, error) {
 	return string(out), nil
 }
 
-func hex4(b []byte) (rune, bool) {
+func hex4(b string) (rune, bool) {
 	if len(b) < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range b[:4] {
+	for i := range 4 {
+		c := b[i]
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -372,7 +358,7 @@ func (p *jsonParser) number() (any, error) {
 	return json.Number(d[start:i]), nil
 }
 
-func digits(d []byte, i int) int {
+func digits(d string, i int) int {
 	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
 		i++
 	}

@@ -19,7 +19,8 @@ import (
 // Every path and glob uses the field paths of DESIGN.md: "status",
 // "header.<Name>", "body", "body.a.b[].c". In a glob "*" matches within one
 // segment (never a '.') and "**" matches across segments; header names match
-// whatever their case. A rule on a path applies to everything below it.
+// whatever their case. Ignore, Tolerance and TimeSkew on a path apply to
+// everything below it too; Unordered applies to the arrays it names.
 //
 // Rules are read from YAML by ParseRules or built in Go; a Comparer copies
 // what it needs, so changing Rules after NewComparer has no effect on it.
@@ -29,8 +30,9 @@ type Rules struct {
 	Ignore []string `yaml:"ignore"`
 	// Tolerance lets numbers at a path differ a little.
 	Tolerance []Tolerance `yaml:"tolerance"`
-	// Unordered lists JSON arrays compared as multisets: same elements in
-	// another order is no difference.
+	// Unordered lists JSON arrays compared as multisets: the same elements
+	// in another order are no difference, and elements that do differ are
+	// paired after sorting both sides (ignored fields left out).
 	Unordered []string `yaml:"unordered"`
 	// TimeSkew lets times at a path differ a little: RFC 3339 strings in
 	// JSON, HTTP dates in headers.
@@ -68,8 +70,9 @@ type TimeSkew struct {
 // ("W/") are not compared either; the token Accept-Encoding in Vary never is.
 type HeaderRules struct {
 	// Include, when not empty, limits the comparison to these headers. A
-	// name given exactly (no '*') is compared as received even if the
-	// defaults above would leave it out: this is how to compare Server.
+	// name given exactly (no '*') is compared even if the defaults above
+	// would leave it out, hop-by-hop headers excepted: ["*", "Server"]
+	// compares every header and Server too.
 	Include []string `yaml:"include"`
 	// Exclude lists headers never compared.
 	Exclude []string `yaml:"exclude"`
