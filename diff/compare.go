@@ -214,6 +214,9 @@ func (c *Comparer) compareHeaders(legacy, candidate http.Header, compressed bool
 		if !c.comparesHeader(name, compressed) {
 			continue
 		}
+		if slices.Equal(lh[name], kh[name]) {
+			continue // the same lines make the same set
+		}
 		path := "header." + name
 		if c.ignore.matchUnder(path) {
 			continue

@@ -130,6 +130,13 @@ func decodeOnce(coding string, b []byte) ([]byte, error) {
 // canonicalHeaders merges the keys of h that differ only in case, so that a
 // hand-built header compares like a parsed one.
 func canonicalHeaders(h http.Header) map[string][]string {
+	canonical := true
+	for k := range h {
+		canonical = canonical && http.CanonicalHeaderKey(k) == k
+	}
+	if canonical {
+		return h // what net/http and textproto build: no copy needed
+	}
 	out := make(map[string][]string, len(h))
 	for k, vs := range h {
 		ck := http.CanonicalHeaderKey(k)
