@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -107,21 +108,32 @@ func FuzzCompareJSON(f *testing.F) {
 			}
 		}
 
-		c := NewComparer(nil)
 		l, k := jsonPair(string(a), string(b))
-		if d := c.Compare(l, l); d != nil {
-			t.Fatalf("a body differs from itself: %v", d)
-		}
-		ab, ba := c.Compare(l, k), c.Compare(k, l)
-		// Swapping the sides swaps missing and extra but finds the
-		// same places.
-		if diff := cmp.Diff(paths(ab), paths(ba)); diff != "" {
-			t.Fatalf("Compare is not symmetric in its paths (-a,b +b,a):\n%s", diff)
-		}
-		if !slices.IsSortedFunc(ab, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) }) {
-			t.Fatalf("differences not sorted by path: %v", ab)
+		for _, c := range []*Comparer{NewComparer(nil), NewComparer(fuzzRules())} {
+			if d := c.Compare(l, l); d != nil {
+				t.Fatalf("a body differs from itself: %v", d)
+			}
+			ab, ba := c.Compare(l, k), c.Compare(k, l)
+			// Swapping the sides swaps missing and extra but finds the
+			// same places.
+			if diff := cmp.Diff(paths(ab), paths(ba)); diff != "" {
+				t.Fatalf("Compare is not symmetric in its paths (-a,b +b,a):\n%s", diff)
+			}
+			if !slices.IsSortedFunc(ab, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) }) {
+				t.Fatalf("differences not sorted by path: %v", ab)
+			}
 		}
 	})
+}
+
+// fuzzRules exercise every JSON rule everywhere in a document.
+func fuzzRules() *Rules {
+	return &Rules{
+		Ignore:    []string{"body**.x"},
+		Unordered: []string{"body**"},
+		Tolerance: []Tolerance{{Path: "body", Relative: 0.1}},
+		TimeSkew:  []TimeSkew{{Path: "body", Skew: time.Second}},
+	}
 }
 
 func paths(ds []Difference) []string {
