@@ -57,6 +57,7 @@ over step by step with an automatic way back.`,
 		newDemoCmd(a),
 		newRolloutCmd(a),
 		newDiffCmd(a),
+		newInspectCmd(a),
 		newReportCmd(a),
 	)
 	return root

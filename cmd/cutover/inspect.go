@@ -1,0 +1,37 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/replay"
+)
+
+type inspectConfig struct {
+	json    bool
+	maxBody int
+}
+
+func newInspectCmd(a *app) *cobra.Command {
+	var cfg inspectConfig
+	cmd := &cobra.Command{
+		Use:   "inspect FILE...",
+		Short: "List the HTTP requests in captures (pcap, pcapng, gzip or not, HAR) without sending anything",
+		Long: `Read captures and print every HTTP/1.x request found, in capture order, with
+the status of the recorded response when the capture holds it, then a summary
+of streams, requests, responses and what was skipped and why (gaps in the
+capture, malformed messages, TLS and other protocols).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			st, err := replay.Inspect(cmd.Context(), a.stdout, files, replay.InspectConfig{
+				JSON: cfg.json,
+				Read: replay.Config{MaxBody: cfg.maxBody},
+			})
+			a.log.Debug().Interface("stats", st).Msg("inspect done")
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&cfg.json, "json", false, "print JSON lines (one per request, then a summary object)")
+	f.IntVar(&cfg.maxBody, "max-body", 8<<20, "body bytes kept per request; larger ones are skipped as body_over_cap")
+	return cmd
+}

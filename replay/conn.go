@@ -1,0 +1,257 @@
+package replay
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+)
+
+// conn is one TCP connection: both directions, each parsed as it is
+// reassembled, and the requests waiting for their answers. It implements
+// reassembly.Stream; the assembler calls it from the reading goroutine only.
+type conn struct {
+	r       *tcpReader
+	halves  [2]half // indexed by reassembly.TCPFlowDirection
+	client  int     // index of the client half, -1 until known
+	syn     bool    // the handshake was seen: the stream's start is known
+	queue   []*entry
+	lost    []span // server-stream ranges lost or left unattributed
+	dead    string // why the connection carries no (more) HTTP
+	found   bool   // a request was found on it
+	hadData bool
+	last    time.Time
+}
+
+// half is one direction of a connection.
+type half struct {
+	addr    string
+	p       *parser
+	base    uint32 // sequence number of stream position 0
+	baseOK  bool
+	lastAck uint32
+	maxAck  uint32
+	ackOK   bool
+	fin     bool
+	segs    [32]segment // recent segments with payload, for the ack a request was sent with
+	nseg    int
+}
+
+type segment struct{ seq, len, ack uint32 }
+
+type span struct{ from, to int64 }
+
+func dirIndex(d reassembly.TCPFlowDirection) int {
+	if d == reassembly.TCPDirServerToClient {
+		return 1
+	}
+	return 0
+}
+
+func newConn(r *tcpReader, netFlow gopacket.Flow, tcp *layers.TCP) *conn {
+	c := &conn{r: r, client: -1}
+	src, dst := netFlow.Endpoints()
+	c.halves[0].addr = hostPort(src, tcp.SrcPort)
+	c.halves[1].addr = hostPort(dst, tcp.DstPort)
+	if tcp.SYN {
+		c.syn = true
+		c.client = 0 // a SYN opens from the client
+		if tcp.ACK {
+			c.client = 1 // a SYN-ACK answers from the server
+		}
+	}
+	return c
+}
+
+func hostPort(ip gopacket.Endpoint, port layers.TCPPort) string {
+	a, _ := netip.AddrFromSlice(ip.Raw())
+	return netip.AddrPortFrom(a.Unmap(), uint16(port)).String()
+}
+
+// Accept takes every segment: validity is the capture's, not ours to judge.
+// It starts a direction whose SYN was not seen at its first segment and
+// records acknowledgements, which pair answers with requests.
+func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
+	h := &c.halves[dirIndex(dir)]
+	if nextSeq < 0 && !h.baseOK {
+		h.base, h.baseOK = tcp.Seq, true
+		if tcp.SYN {
+			h.base++
+		} else {
+			*start = true // capture began mid-flow: take the stream from here
+		}
+	}
+	if tcp.ACK {
+		if !h.ackOK || int32(tcp.Ack-h.maxAck) > 0 {
+			h.maxAck = tcp.Ack
+		}
+		h.lastAck, h.ackOK = tcp.Ack, true
+	}
+	if n := len(tcp.Payload); n > 0 {
+		h.segs[h.nseg%len(h.segs)] = segment{seq: tcp.Seq, len: uint32(n), ack: tcp.Ack}
+		h.nseg++
+	}
+	if tcp.FIN {
+		h.fin = true
+	}
+	if ci.Timestamp.After(c.last) {
+		c.last = ci.Timestamp
+	}
+	return true
+}
+
+// ackAt returns the acknowledgement sent with the byte at stream position pos.
+func (h *half) ackAt(pos int64) (uint32, bool) {
+	if !h.ackOK {
+		return 0, false
+	}
+	seq := h.base + uint32(pos)
+	for i := 0; i < min(h.nseg, len(h.segs)); i++ {
+		s := h.segs[i]
+		if seq-s.seq < s.len {
+			return s.ack, true
+		}
+	}
+	return h.lastAck, true
+}
+
+// ReassembledSG feeds reassembled bytes to the direction's parser.
+func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
+	dir, _, _, skip := sg.Info()
+	i := dirIndex(dir)
+	n, _ := sg.Lengths()
+	data := sg.Fetch(n)
+	if n > 0 {
+		c.hadData = true
+	}
+	if c.dead != "" {
+		return
+	}
+	if c.client < 0 && n > 0 {
+		c.client = guessClient(i, data, c.halves[0].addr, c.halves[1].addr)
+	}
+	if c.client < 0 {
+		return
+	}
+	h := &c.halves[i]
+	if h.p == nil {
+		c.startParsers()
+	}
+	if skip > 0 {
+		h.p.gap(int64(skip))
+	}
+	if n > 0 {
+		h.p.feed(data, func(off int) time.Time { return sg.CaptureInfo(off).Timestamp })
+	}
+	if i == c.client {
+		c.halves[1-c.client].p.retry(false) // a held answer may now find its request
+	}
+}
+
+func (c *conn) startParsers() {
+	cl, sv := &c.halves[c.client], &c.halves[1-c.client]
+	cl.p = newParser(roleRequest, requestSide{c}, c.r.cfg.MaxBody, c.syn)
+	sv.p = newParser(roleResponse, responseSide{c}, c.r.respBody(), c.syn)
+}
+
+// ReassemblyComplete ends both directions and settles every request still
+// waiting; the connection is then dropped from the pool.
+func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
+	if c.syn || c.hadData {
+		c.r.stats.Streams++ // not the strays a connection's last ACKs make
+	}
+	if c.client >= 0 && c.halves[c.client].p != nil {
+		c.halves[c.client].p.end(c.last)
+		c.halves[1-c.client].p.end(c.last)
+	}
+	for len(c.queue) > 0 {
+		e := c.queue[0]
+		c.queue = c.queue[1:]
+		if c.responseLost(e) {
+			e.skip = ReasonGap
+		}
+		c.r.resolve(e)
+	}
+	switch {
+	case c.dead != "" && c.dead != ReasonUpgrade:
+		c.r.skipUnit(c, c.dead)
+	case !c.found && c.hadData && c.dead == "":
+		c.r.skipUnit(c, ReasonNotHTTP)
+	}
+	return true
+}
+
+// responseLost reports whether the answer to e, never seen, was in bytes
+// the capture lost: a gap after e was sent, or data the client
+// acknowledged that the capture does not hold.
+func (c *conn) responseLost(e *entry) bool {
+	sv, cl := &c.halves[1-c.client], &c.halves[c.client]
+	if sv.p == nil || !sv.baseOK {
+		return false
+	}
+	ack := sv.position(e.req.ack, sv.p.pos)
+	for _, s := range c.lost {
+		if s.to > ack || !e.req.ackOK {
+			return true
+		}
+	}
+	if cl.ackOK && e.req.ackOK {
+		end := sv.p.pos
+		if sv.fin {
+			end++ // a FIN takes one sequence number
+		}
+		if acked := sv.position(cl.maxAck, end); acked > end && acked > ack {
+			return true
+		}
+	}
+	return false
+}
+
+// position maps a 32-bit sequence number to the stream position nearest
+// near, which keeps streams over 4 GiB (wrapped numbers) right.
+func (h *half) position(seq uint32, near int64) int64 {
+	return near + int64(int32(seq-(h.base+uint32(near))))
+}
+
+// guessClient decides which half is the client when the handshake was not
+// captured: the side whose bytes start like a request, else the side that
+// answers with a status line is the server, else the higher port.
+func guessClient(i int, data []byte, a0, a1 string) int {
+	var m message
+	line := data
+	if j := indexLF(data); j >= 0 {
+		line = trimEOL(data[:j+1])
+	}
+	switch {
+	case startLine(roleRequest, line, &m):
+		return i
+	case startLine(roleResponse, line, &m):
+		return 1 - i
+	}
+	if port(a0) > port(a1) {
+		return 0
+	}
+	return 1
+}
+
+func indexLF(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+func port(addr string) int {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			n, _ := strconv.Atoi(addr[i+1:])
+			return n
+		}
+	}
+	return 0
+}
