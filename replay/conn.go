@@ -23,22 +23,28 @@ type conn struct {
 	dead    string // why the connection carries no (more) HTTP
 	found   bool   // a request was found on it
 	hadData bool
+	gapped  bool // a gap in the client direction was counted
+	orphans int  // the reader's orphan count when the connection began
 	last    time.Time
 }
 
 // half is one direction of a connection.
 type half struct {
-	addr    string
-	p       *parser
-	base    uint32 // sequence number of stream position 0
-	baseOK  bool
-	lastAck uint32
-	maxAck  uint32
-	ackOK   bool
-	fin     bool
-	segs    [32]segment // recent segments with payload, for the ack a request was sent with
-	nseg    int
+	addr   string
+	p      *parser
+	base   uint32 // sequence number of stream position 0
+	baseOK bool
+	maxAck uint32
+	ackOK  bool
+	fin    bool
+	segs   [32]segment // recent segments with payload, for the ack a request was sent with
+	nseg   int
+	late   []segment // segments that came out of order
 }
+
+// maxLate bounds the out-of-order segments remembered per direction, as
+// the assembler's page limit bounds the segments it queues.
+const maxLate = maxPagesPerConn
 
 type segment struct{ seq, len, ack uint32 }
 
@@ -52,7 +58,7 @@ func dirIndex(d reassembly.TCPFlowDirection) int {
 }
 
 func newConn(r *tcpReader, netFlow gopacket.Flow, tcp *layers.TCP) *conn {
-	c := &conn{r: r, client: -1}
+	c := &conn{r: r, client: -1, orphans: r.stats.Orphans}
 	src, dst := netFlow.Endpoints()
 	c.halves[0].addr = hostPort(src, tcp.SrcPort)
 	c.halves[1].addr = hostPort(dst, tcp.DstPort)
@@ -88,11 +94,21 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 		if !h.ackOK || int32(tcp.Ack-h.maxAck) > 0 {
 			h.maxAck = tcp.Ack
 		}
-		h.lastAck, h.ackOK = tcp.Ack, true
+		h.ackOK = true
 	}
-	if n := len(tcp.Payload); n > 0 {
-		h.segs[h.nseg%len(h.segs)] = segment{seq: tcp.Seq, len: uint32(n), ack: tcp.Ack}
-		h.nseg++
+	if n := len(tcp.Payload); n > 0 && tcp.ACK {
+		seg := segment{seq: tcp.Seq, len: uint32(n), ack: tcp.Ack}
+		if nextSeq >= 0 && uint32(nextSeq) != tcp.Seq {
+			// Out of order: it may wait long for the gap before it, so
+			// it is kept apart from the short ring of in-order segments.
+			if len(h.late) >= maxLate {
+				h.late = append(h.late[:0], h.late[maxLate/2:]...)
+			}
+			h.late = append(h.late, seg)
+		} else {
+			h.segs[h.nseg%len(h.segs)] = seg
+			h.nseg++
+		}
 	}
 	if tcp.FIN {
 		h.fin = true
@@ -105,9 +121,6 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 
 // ackAt returns the acknowledgement sent with the byte at stream position pos.
 func (h *half) ackAt(pos int64) (uint32, bool) {
-	if !h.ackOK {
-		return 0, false
-	}
 	seq := h.base + uint32(pos)
 	for i := 0; i < min(h.nseg, len(h.segs)); i++ {
 		s := h.segs[i]
@@ -115,7 +128,12 @@ func (h *half) ackAt(pos int64) (uint32, bool) {
 			return s.ack, true
 		}
 	}
-	return h.lastAck, true
+	for _, s := range h.late {
+		if seq-s.seq < s.len {
+			return s.ack, true
+		}
+	}
+	return 0, false // unknown: pairing falls back to order alone
 }
 
 // ReassembledSG feeds reassembled bytes to the direction's parser.
@@ -164,8 +182,11 @@ func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
 		c.r.stats.Streams++ // not the strays a connection's last ACKs make
 	}
 	if c.client >= 0 && c.halves[c.client].p != nil {
-		c.halves[c.client].p.end(c.last)
-		c.halves[1-c.client].p.end(c.last)
+		cl, sv := &c.halves[c.client], &c.halves[1-c.client]
+		cl.lostTail(sv)
+		sv.lostTail(cl)
+		cl.p.end(c.last)
+		sv.p.end(c.last)
 	}
 	for len(c.queue) > 0 {
 		e := c.queue[0]
@@ -178,8 +199,12 @@ func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
 	switch {
 	case c.dead != "" && c.dead != ReasonUpgrade:
 		c.r.skipUnit(c, c.dead)
-	case !c.found && c.hadData && c.dead == "":
-		c.r.skipUnit(c, ReasonNotHTTP)
+	case !c.found && c.hadData && c.dead == "" && !c.gapped:
+		if c.r.stats.Orphans > c.orphans {
+			c.r.skipUnit(c, ReasonGap) // answers came, their requests were lost
+		} else {
+			c.r.skipUnit(c, ReasonNotHTTP)
+		}
 	}
 	return true
 }
@@ -208,6 +233,22 @@ func (c *conn) responseLost(e *entry) bool {
 		}
 	}
 	return false
+}
+
+// lostTail reports to h's parser the bytes at the end of its direction that
+// the peer acknowledged but the capture does not hold: a segment lost with
+// nothing after it to show the gap.
+func (h *half) lostTail(peer *half) {
+	if h.p == nil || !h.baseOK || !peer.ackOK {
+		return
+	}
+	end := h.p.pos
+	if h.fin {
+		end++ // a FIN takes one sequence number
+	}
+	if acked := h.position(peer.maxAck, end); acked > end {
+		h.p.gap(acked - end)
+	}
 }
 
 // position maps a 32-bit sequence number to the stream position nearest

@@ -83,6 +83,9 @@ func Inspect(ctx context.Context, w io.Writer, files []string, cfg InspectConfig
 			return total, err
 		}
 	}
+	if total.Skipped == nil {
+		total.Skipped = map[string]int{}
+	}
 	if cfg.JSON {
 		return total, enc.Encode(struct {
 			Summary Stats `json:"summary"`

@@ -38,6 +38,7 @@ func (s requestSide) complete(m *message) {
 func (s requestSide) lost(m *message, _, _ int64, reason string) {
 	c := s.c
 	if m == nil || reason == ReasonIncomplete && m.method == "" {
+		c.gapped = c.gapped || reason == ReasonGap
 		c.r.skipUnit(c, reason)
 		return
 	}

@@ -89,9 +89,7 @@ func (p *parser) feed(data []byte, at clock) {
 	}
 	base := len(data)
 	for len(data) > 0 && p.st != stDead && p.st != stHold {
-		off := base - len(data)
-		n := p.step(data, off, at)
-		p.pos += int64(n)
+		n := p.step(data, base-len(data), at)
 		data = data[n:]
 	}
 	if len(data) > 0 && p.st == stHold {
@@ -99,22 +97,33 @@ func (p *parser) feed(data []byte, at clock) {
 	}
 }
 
-// step consumes a prefix of data in the current state and returns its length.
+// step consumes a prefix of data in the current state, advances p.pos
+// past it and returns its length.
 func (p *parser) step(data []byte, off int, at clock) int {
 	switch p.st {
 	case stSniff:
-		if reason := sniff(data); reason != "" {
+		head := append(p.line[:len(p.line):len(p.line)], data...)
+		if len(head) < 4 && bytes.IndexByte(head, '\n') < 0 {
+			p.line = head
+			p.pos += int64(len(data))
+			return len(data)
+		}
+		if reason := sniff(head); reason != "" {
+			p.pos += int64(len(data))
 			p.die(reason)
 			return len(data)
 		}
 		p.st = stStart
 		return 0
 	case stResync:
-		return p.resync(data, off, at)
+		n := p.resync(data, off, at)
+		p.pos += int64(n)
+		return n
 	case stBody, stChunkData:
 		n := int(min(p.left, int64(len(data))))
 		p.keep(data[:n])
 		p.left -= int64(n)
+		p.pos += int64(n)
 		if p.left == 0 {
 			if p.st == stBody {
 				p.finish(at(off + n - 1))
@@ -125,13 +134,14 @@ func (p *parser) step(data []byte, off int, at clock) int {
 		return n
 	case stClose:
 		p.keep(data)
+		p.pos += int64(len(data))
 		return len(data)
 	}
 	line, n, ok := p.readLine(data)
-	if !ok {
-		return n
+	p.pos += int64(n)
+	if ok {
+		p.onLine(trimEOL(line), p.pos-int64(len(line)), off, n, at)
 	}
-	p.onLine(trimEOL(line), p.pos+int64(n-len(line)), off, n, at)
 	return n
 }
 

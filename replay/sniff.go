@@ -32,8 +32,8 @@ func sniff(b []byte) string {
 		return ReasonTLS // a TLS handshake record
 	case bytes.HasPrefix(b, []byte("SSH-")):
 		return ReasonSSH
-	case bytes.HasPrefix(b, []byte("PRI * HTTP/2.0")):
-		return ReasonHTTP2
+	case bytes.HasPrefix(b, []byte("PRI ")):
+		return ReasonHTTP2 // the HTTP/2 preface: PRI is no HTTP/1.x method
 	}
 	return ""
 }
@@ -57,7 +57,7 @@ func (p *parser) resync(data []byte, off int, at clock) int {
 	}
 	var m message
 	if startLine(p.role, trimEOL(line), &m) {
-		m.start = p.pos + int64(i+1-len(line))
+		m.start = p.pos + int64(i+1) - int64(len(line))
 		m.time, m.header = at(off), http.Header{}
 		p.m, p.seen, p.hdr, p.st = &m, true, len(line), stHeaders
 	}
