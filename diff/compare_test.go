@@ -174,6 +174,8 @@ func TestCompareJSON(t *testing.T) {
 	add("trailing data is not JSON", nil, `{"a":1}`, `{"a":1} {}`,
 		Difference{Path: "body", Kind: KindType, Legacy: `{"a":1}`, Candidate: `{"a":1} {}`,
 			Detail: "candidate body is not JSON: offset 8: more data after the JSON value"})
+	add("samples keep HTML characters", nil, `{"a":{"b":"<b>&"}}`, `{"a":{}}`,
+		Difference{Path: "body.a.b", Kind: KindMissing, Legacy: `"<b>&"`})
 	add("escapes decoded", nil, `{"s":"caf\u00e9 \ud83d\ude00","k\u0031":1}`, `{"s":"café 😀","k1":1}`)
 	runCompareCases(t, tests)
 }

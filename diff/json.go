@@ -40,25 +40,31 @@ type jsonDoc struct{ Body any }
 
 var anyType = reflect.TypeFor[any]()
 
-// walkRootDepth is the number of go-cmp steps down to the root value of a
-// walk: go-cmp's own root step, then the field jsonDoc.Body.
-const walkRootDepth = 2
-
-// compareJSON compares two decoded values found at path, with go-cmp.
+// compareJSON compares two decoded values found at path, known not to be
+// identical, with go-cmp.
 //
-// go-cmp walks the objects: it pairs members by key, reports the ones
-// that one side lacks, and through jsonWalk as its Reporter yields the
-// field paths. At every value jsonWalk.settles decides whether go-cmp
-// descends (two objects) or the value is settled on the spot: identical
-// subtrees at once, scalars by the rules, arrays by settleArrays. A settled
-// value is reported to go-cmp as ignored, its differences, if any, having
-// been recorded by jsonWalk; so go-cmp never calls a Comparer or Transformer
-// of ours (each first call of a comparison would cost a goroutine for its
-// determinism check) and never diffs slices itself (its edit scripts are
-// costly and pick among equally short ones at random).
+// go-cmp walks the members of two objects: it pairs them by key, reports
+// the ones that one side lacks, and through jsonWalk as its Reporter yields
+// the field paths. At every member jsonWalk.settles settles the values on
+// the spot: identical ones at once, scalars by the rules, arrays by
+// settleArrays, and two objects by a walk of their own rooted at the
+// member's path. A settled value is reported to go-cmp as ignored, its
+// differences, if any, having been recorded by jsonWalk; so go-cmp never
+// calls a Comparer or Transformer of ours (each first call of a comparison
+// would cost a goroutine for its determinism check) and never diffs slices
+// itself (its edit scripts are costly and pick among equally short ones at
+// random). Values other than two objects are rooted at the field
+// jsonDoc.Body so that they are settled by the same code.
 func (c *Comparer) compareJSON(path string, x, y any, d *differences) {
 	w := &jsonWalk{c: c, d: d, base: path}
-	gocmp.Equal(jsonDoc{x}, jsonDoc{y}, gocmp.FilterPath(w.settles, gocmp.Ignore()), gocmp.Reporter(w))
+	opts := []gocmp.Option{gocmp.FilterPath(w.settles, gocmp.Ignore()), gocmp.Reporter(w)}
+	xo, xok := x.(jsonObject)
+	yo, yok := y.(jsonObject)
+	if xok && yok {
+		gocmp.Equal(xo.asMap(), yo.asMap(), opts...)
+		return
+	}
+	gocmp.Equal(jsonDoc{x}, jsonDoc{y}, opts...)
 }
 
 // jsonWalk is the state of one walk. go-cmp calls PushStep before it
@@ -116,8 +122,8 @@ func (w *jsonWalk) currentPath() string {
 	return w.path
 }
 
-// settles decides, at each JSON value, whether it is settled here (true:
-// go-cmp treats it as ignored) or go-cmp descends into it (false).
+// settles settles each JSON value (true: go-cmp treats it as ignored),
+// except where a member is missing on one side (false: go-cmp reports it).
 func (w *jsonWalk) settles(p gocmp.Path) bool {
 	step := p.Last()
 	if step.Type() != anyType {
@@ -131,19 +137,15 @@ func (w *jsonWalk) settles(p gocmp.Path) bool {
 		return false // go-cmp reports the missing side itself
 	}
 	x, y := vx.Interface(), vy.Interface()
-	xm, xIsMap := x.(map[string]any)
-	ym, yIsMap := y.(map[string]any)
-	if xIsMap && yIsMap {
-		// Two objects are descended unless identical. At the root of a
-		// walk they are hardly ever identical (the bodies differ byte for
-		// byte; elements were found to differ), so the pruning pass that
-		// go-cmp's walk would repeat member by member is skipped there.
-		return len(w.steps) > walkRootDepth && jsonMapsEqual(xm, ym)
-	}
 	if jsonEqual(x, y) {
 		return true
 	}
 	switch xv := x.(type) {
+	case jsonObject:
+		if _, ok := y.(jsonObject); ok {
+			w.c.compareJSON(w.currentPath(), x, y, w.d)
+			return true
+		}
 	case []any:
 		if yv, ok := y.([]any); ok {
 			w.settleArrays(xv, yv)
@@ -230,7 +232,7 @@ func jsonDifference(path string, vx, vy reflect.Value) Difference {
 
 func jsonType(v any) string {
 	switch v.(type) {
-	case map[string]any:
+	case jsonObject:
 		return "object"
 	case []any:
 		return "array"
@@ -248,20 +250,22 @@ func jsonType(v any) string {
 
 // render is the compact JSON of v, shortened for a sample.
 func render(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // samples are read by people, not browsers
+	if err := enc.Encode(v); err != nil {
+		return sample(fmt.Sprint(v))
 	}
-	return sample(string(b))
+	return sample(b.String())
 }
 
 // jsonEqual reports whether two decoded values are identical, numbers by
 // their text. It is the fast path that prunes equal subtrees.
 func jsonEqual(x, y any) bool {
 	switch xv := x.(type) {
-	case map[string]any:
-		yv, ok := y.(map[string]any)
-		return ok && jsonMapsEqual(xv, yv)
+	case jsonObject:
+		yv, ok := y.(jsonObject)
+		return ok && slices.EqualFunc(xv, yv, func(a, b member) bool { return a.key == b.key && jsonEqual(a.val, b.val) })
 	case []any:
 		yv, ok := y.([]any)
 		return ok && slices.EqualFunc(xv, yv, jsonEqual)
@@ -280,15 +284,3 @@ func jsonEqual(x, y any) bool {
 	return false
 }
 
-func jsonMapsEqual(x, y map[string]any) bool {
-	if len(x) != len(y) {
-		return false
-	}
-	for k, a := range x {
-		b, ok := y[k]
-		if !ok || !jsonEqual(a, b) {
-			return false
-		}
-	}
-	return true
-}

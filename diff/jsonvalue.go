@@ -1,12 +1,81 @@
 package diff
 
 import (
+	"bytes"
 	"encoding/json"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 )
+
+// jsonObject is a decoded JSON object: its members sorted by key, each key
+// once. Sorted members make comparing two objects a merge, without the
+// hashing and allocation a map costs per object.
+type jsonObject []member
+
+type member struct {
+	key string
+	val any
+}
+
+// newJSONObject returns the members of ms sorted by key; of a repeated key
+// the last value is kept, as in encoding/json. order is scratch space. The
+// sort moves indices, not members, because moving pointers costs write
+// barriers while the collector runs.
+func newJSONObject(ms []member, order []int) (jsonObject, []int) {
+	order = order[:0]
+	for i := range ms {
+		order = append(order, i)
+	}
+	// Insertion sort: objects are small, and often nearly in order. Being
+	// stable, it leaves repeated keys in input order.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && ms[order[j-1]].key > ms[order[j]].key; j-- {
+			order[j-1], order[j] = order[j], order[j-1]
+		}
+	}
+	o := make(jsonObject, 0, len(ms))
+	for n, i := range order {
+		if n+1 < len(order) && ms[order[n+1]].key == ms[i].key {
+			continue
+		}
+		o = append(o, ms[i])
+	}
+	return o, order
+}
+
+// asMap gives go-cmp something to walk member by member.
+func (o jsonObject) asMap() map[string]any {
+	m := make(map[string]any, len(o))
+	for _, kv := range o {
+		m[kv.key] = kv.val
+	}
+	return m
+}
+
+// MarshalJSON writes the object back as JSON, for samples.
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := enc.Encode(m.key); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1) // Encode ends with a newline
+		b.WriteByte(':')
+		if err := enc.Encode(m.val); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
 
 // numbersEqual compares two JSON numbers by value: 1, 1.0 and 1e0 are
 // equal. Two integers are compared by their digits, exactly; anything else
@@ -92,19 +161,19 @@ func (c *Comparer) elementKey(v any, path string) string {
 
 func (c *Comparer) appendKey(b []byte, v any, path string) []byte {
 	switch v := v.(type) {
-	case map[string]any:
+	case jsonObject:
 		b = append(b, '{')
-		for _, k := range slices.Sorted(maps.Keys(v)) {
+		for _, m := range v {
 			var sub string
 			if len(c.ignore) > 0 || len(c.unordered) > 0 {
-				sub = path + "." + k
+				sub = path + "." + m.key
 				if c.ignore.matchUnder(sub) {
 					continue
 				}
 			}
-			b = strconv.AppendQuote(b, k)
+			b = strconv.AppendQuote(b, m.key)
 			b = append(b, ':')
-			b = c.appendKey(b, v[k], sub)
+			b = c.appendKey(b, m.val, sub)
 			b = append(b, ',')
 		}
 		return append(b, '}')
