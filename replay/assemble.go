@@ -23,7 +23,7 @@ const (
 // tcpReader turns a capture's packets into records. It owns the assembler
 // and every connection; all of it runs on the caller's goroutine.
 type tcpReader struct {
-	cfg   Config
+	cfg   ReadConfig
 	emit  func(*Record) error
 	err   error // the first error emit returned: reading stops
 	stats Stats
@@ -58,7 +58,7 @@ func (e *offsetError) Unwrap() error { return e.err }
 
 // readPackets reads every packet of src and emits the records found, in
 // capture order. It stops at the first error of the source or of emit.
-func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg Config, emit func(*Record) error) (Stats, error) {
+func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
 	r := &tcpReader{cfg: cfg.withDefaults(), emit: emit}
 	r.order.emit = r.record
 	asm := reassembly.NewAssembler(reassembly.NewStreamPool(r))

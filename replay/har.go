@@ -59,7 +59,7 @@ type harResponse struct {
 // readHAR emits the entries of a HAR file in file order. Answers recorded
 // as status 0 (blocked, cancelled) are no answer. HAR keeps bodies decoded:
 // a recorded body is what the browser showed, not the bytes on the wire.
-func readHAR(ctx context.Context, r io.Reader, cfg Config, emit func(*Record) error) (Stats, error) {
+func readHAR(ctx context.Context, r io.Reader, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
 	var st Stats
 	var doc har
 	if err := json.NewDecoder(r).Decode(&doc); err != nil {
@@ -88,7 +88,7 @@ func readHAR(ctx context.Context, r io.Reader, cfg Config, emit func(*Record) er
 	return st, nil
 }
 
-func harRecord(e harEntry, cfg Config) (*Record, error) {
+func harRecord(e harEntry, cfg ReadConfig) (*Record, error) {
 	u, err := url.Parse(e.Request.URL)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)

@@ -64,7 +64,7 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Read(context.Background(), bytes.NewReader(tt.data), "f", Config{}, func(*Record) error { return nil })
+			_, err := Read(context.Background(), bytes.NewReader(tt.data), "f", ReadConfig{}, func(*Record) error { return nil })
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %v, want one line starting %q", err, tt.want)
 			}

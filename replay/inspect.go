@@ -18,7 +18,7 @@ type InspectConfig struct {
 	// JSON prints one JSON object per request (DESIGN.md) and a summary
 	// object last; otherwise a table and a summary line.
 	JSON bool
-	Read Config
+	Read ReadConfig
 }
 
 // Line is one request as `cutover inspect --json` prints it.

@@ -54,7 +54,7 @@ func nginxClient(addr string) string {
 func readAll(t *testing.T, name string, data []byte) ([]*Record, Stats) {
 	t.Helper()
 	var recs []*Record
-	st, err := Read(context.Background(), bytes.NewReader(data), name, Config{Responses: true}, func(r *Record) error {
+	st, err := Read(context.Background(), bytes.NewReader(data), name, ReadConfig{Responses: true}, func(r *Record) error {
 		recs = append(recs, r)
 		return nil
 	})

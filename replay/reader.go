@@ -14,7 +14,7 @@ import (
 //
 // A file that cannot be read gives an error naming it and, when it is
 // malformed, the offset (in the uncompressed bytes) where reading failed.
-func ReadFile(ctx context.Context, path string, cfg Config, emit func(*Record) error) (Stats, error) {
+func ReadFile(ctx context.Context, path string, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Stats{}, err // *PathError names the file already
@@ -24,7 +24,7 @@ func ReadFile(ctx context.Context, path string, cfg Config, emit func(*Record) e
 }
 
 // Read is ReadFile on an open reader; name is used in errors.
-func Read(ctx context.Context, r io.Reader, name string, cfg Config, emit func(*Record) error) (Stats, error) {
+func Read(ctx context.Context, r io.Reader, name string, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
 	in, err := openInput(r)
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: offset 0: %w", name, err)

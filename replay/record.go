@@ -75,8 +75,8 @@ func (s *Stats) Add(o Stats) {
 	}
 }
 
-// Config tunes reading. The zero value is usable.
-type Config struct {
+// ReadConfig tunes reading. The zero value is usable.
+type ReadConfig struct {
 	// MaxBody caps the body bytes kept per message; a request with a
 	// larger body is skipped as body_over_cap. Zero means 8 MiB.
 	MaxBody int
@@ -91,7 +91,7 @@ type Config struct {
 	CloseAfter time.Duration
 }
 
-func (c Config) withDefaults() Config {
+func (c ReadConfig) withDefaults() ReadConfig {
 	if c.MaxBody <= 0 {
 		c.MaxBody = 8 << 20
 	}

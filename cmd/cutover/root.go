@@ -58,6 +58,7 @@ over step by step with an automatic way back.`,
 		newRolloutCmd(a),
 		newDiffCmd(a),
 		newInspectCmd(a),
+		newReplayCmd(a),
 		newReportCmd(a),
 	)
 	return root

@@ -1,0 +1,233 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/diff"
+)
+
+// Sender sends one request to one target and never returns nil: a
+// transport failure is a Response with Err. *upstream.Client is one.
+type Sender interface {
+	Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response
+}
+
+// Sink takes the outcome of every request read: *diff.Aggregator is one.
+type Sink interface {
+	Add(ex *diff.Exchange)
+	Skip(endpoint, reason string)
+	Endpoint(method, uri string) string
+}
+
+// ReasonNoRecording: --against-recorded, and the capture holds no answer.
+const ReasonNoRecording = "no_recorded_response"
+
+// maxOpenLoop caps in-flight exchanges when pacing: the schedule is
+// open-loop (a slow target does not delay it) up to this many.
+const maxOpenLoop = 10000
+
+// Config says what to replay, where to and how fast.
+type Config struct {
+	Files                        []string
+	Legacy, Candidate, Secondary *url.URL
+	// Host, when set, replaces every request's Host header.
+	Host string
+	// Speed scales the captured pace (2 = twice as fast); 0 sends as fast
+	// as Concurrency allows.
+	Speed float64
+	// Concurrency caps in-flight exchanges at Speed 0. Zero means 64.
+	Concurrency int
+	// Rate caps sends per second (0: no cap).
+	Rate float64
+	// Limit stops after this many requests sent (0: all).
+	Limit int
+	// Unsafe also replays POST, PUT, PATCH, DELETE and other unsafe methods.
+	Unsafe bool
+	// AgainstRecorded compares the candidate with the answer recorded in
+	// the capture instead of a live legacy.
+	AgainstRecorded bool
+	Filter          Filter
+	Read            ReadConfig
+	// Progress, when set, gets a progress line (meant for a terminal).
+	Progress   io.Writer
+	Differents func() int64 // differences so far, for the progress line
+}
+
+// Result is what a replay did besides what the sink counted.
+type Result struct {
+	Stats Stats // what the reader found
+	Sent  int
+	// Pacing is how late requests were sent against their schedule.
+	Pacing      *diff.Percentiles
+	Interrupted bool
+}
+
+// Run reads cfg.Files and replays every request to the targets, handing
+// each exchange (or the reason it was not sent) to sink: every record read
+// is counted exactly once, also when ctx is cancelled, in which case
+// requests not yet sent are skipped as interrupted and those in flight
+// finish (bounded by the sender's timeout). A file that cannot be read
+// stops the run with its error once in-flight exchanges are done.
+func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Logger) (Result, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 64
+	}
+	if cfg.AgainstRecorded {
+		cfg.Read.Responses = true
+	}
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	recs := make(chan *Record, 256)
+	var res Result
+	var readErr error
+	var readDone sync.WaitGroup
+	readDone.Go(func() {
+		defer close(recs)
+		for _, f := range cfg.Files {
+			st, err := ReadFile(readCtx, f, cfg.Read, func(r *Record) error {
+				select {
+				case recs <- r:
+					return nil
+				case <-readCtx.Done():
+					return readCtx.Err()
+				}
+			})
+			res.Stats.Add(st)
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					readErr = err
+				}
+				return
+			}
+			log.Debug().Str("file", f).Int("requests", st.Requests).Msg("capture read")
+		}
+	})
+	p := startProgress(cfg.Progress, cfg.Differents)
+	defer p.stop()
+
+	slots := cfg.Concurrency
+	if cfg.Speed > 0 {
+		slots = max(slots, maxOpenLoop)
+	}
+	r := &runner{cfg: cfg, send: send, sink: sink, sem: make(chan struct{}, slots),
+		sched: newSchedule(cfg.Speed, cfg.Rate), late: newLateness(), progress: p,
+		sendCtx: context.WithoutCancel(ctx)}
+	for rec := range recs {
+		if r.dispatch(ctx, rec) && cfg.Limit > 0 && r.sent >= cfg.Limit {
+			stopReading()
+		}
+	}
+	r.inflight.Wait()
+	readDone.Wait()
+	res.Sent, res.Pacing = r.sent, r.late.percentiles()
+	res.Interrupted = ctx.Err() != nil
+	return res, readErr
+}
+
+// runner replays records one by one; exchanges run on goroutines it owns
+// and waits for.
+type runner struct {
+	cfg      Config
+	send     Sender
+	sink     Sink
+	sem      chan struct{}
+	sched    *schedule
+	late     *lateness
+	progress *progress
+	sendCtx  context.Context
+	inflight sync.WaitGroup
+	sent     int
+	timer    *time.Timer
+}
+
+// dispatch counts rec or sends it when due; it reports whether it sent.
+func (r *runner) dispatch(ctx context.Context, rec *Record) bool {
+	ep := ""
+	if rec.Request.Method != "" {
+		ep = r.sink.Endpoint(rec.Request.Method, rec.Request.URI)
+	}
+	reason := rec.Skip
+	switch {
+	case reason != "":
+	case ctx.Err() != nil:
+		reason = ReasonInterrupted
+	case r.cfg.Limit > 0 && r.sent >= r.cfg.Limit:
+		reason = ReasonLimit
+	case !r.cfg.Filter.Match(&rec.Request):
+		reason = ReasonFiltered
+	case !r.cfg.Unsafe && !safe(rec.Request.Method):
+		reason = ReasonUnsafe
+	case r.cfg.AgainstRecorded && rec.Response == nil:
+		reason = ReasonNoRecording
+	}
+	if reason == "" && !r.wait(ctx, r.sched.at(rec.Time, time.Now())) {
+		reason = ReasonInterrupted
+	}
+	if reason != "" {
+		r.sink.Skip(ep, reason)
+		r.progress.done()
+		return false
+	}
+	r.sent++
+	r.inflight.Go(func() {
+		defer func() { <-r.sem }()
+		r.sink.Add(r.exchange(rec))
+		r.progress.done()
+	})
+	return true
+}
+
+// wait sleeps until due and takes an in-flight slot, recording how late
+// the send is; false when ctx ended first.
+func (r *runner) wait(ctx context.Context, due time.Time) bool {
+	if d := time.Until(due); d > 0 {
+		if r.timer == nil {
+			r.timer = time.NewTimer(d)
+		} else {
+			r.timer.Reset(d)
+		}
+		select {
+		case <-r.timer.C:
+		case <-ctx.Done():
+			r.timer.Stop()
+			return false
+		}
+	}
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if r.cfg.Speed > 0 {
+		r.late.add(time.Since(due))
+	}
+	return true
+}
+
+// exchange sends one request to every target at once.
+func (r *runner) exchange(rec *Record) *diff.Exchange {
+	req := rec.Request
+	if r.cfg.Host != "" {
+		req.Host = r.cfg.Host
+	}
+	ex := &diff.Exchange{Time: rec.Time, Request: req}
+	var wg sync.WaitGroup
+	if r.cfg.AgainstRecorded {
+		ex.Legacy = rec.Response
+	} else {
+		wg.Go(func() { ex.Legacy = r.send.Do(r.sendCtx, r.cfg.Legacy, &req) })
+	}
+	if r.cfg.Secondary != nil {
+		wg.Go(func() { ex.Secondary = r.send.Do(r.sendCtx, r.cfg.Secondary, &req) })
+	}
+	ex.Candidate = r.send.Do(r.sendCtx, r.cfg.Candidate, &req)
+	wg.Wait()
+	return ex
+}
