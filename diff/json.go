@@ -283,4 +283,3 @@ func jsonEqual(x, y any) bool {
 	}
 	return false
 }
-
