@@ -73,17 +73,10 @@ func readHAR(ctx context.Context, r io.Reader, cfg ReadConfig, emit func(*Record
 		if err != nil {
 			return st, fmt.Errorf("har entry %d: %w", i, err)
 		}
-		if rec.Skip != "" {
-			st.skip(rec.Skip)
-		} else {
-			st.Requests++
-			if rec.Response != nil {
-				st.Responses++
-			}
-		}
 		if err := emit(rec); err != nil {
 			return st, err
 		}
+		st.count(rec)
 	}
 	return st, nil
 }

@@ -85,17 +85,13 @@ func (r *tcpReader) record(e *entry) {
 			TTFB: m.time.Sub(e.req.end), Total: m.end.Sub(e.req.time),
 		}
 	}
-	if rec.Skip != "" {
-		r.stats.skip(rec.Skip)
-	} else {
-		r.stats.Requests++
-		if rec.Response != nil {
-			r.stats.Responses++
-		}
+	if r.err != nil {
+		return
 	}
-	if r.err == nil {
-		r.err = r.emit(rec)
+	if r.err = r.emit(rec); r.err != nil {
+		return // not handed out: not counted
 	}
+	r.stats.count(rec)
 }
 
 // requestHost is the Host header, or the authority of an absolute URI.

@@ -58,6 +58,18 @@ func (s *Stats) skip(reason string) {
 	s.Skipped[reason]++
 }
 
+// count counts a record handed out.
+func (s *Stats) count(rec *Record) {
+	if rec.Skip != "" {
+		s.skip(rec.Skip)
+		return
+	}
+	s.Requests++
+	if rec.Response != nil {
+		s.Responses++
+	}
+}
+
 // Add folds o into s (several files read in one run).
 func (s *Stats) Add(o Stats) {
 	s.Packets += o.Packets

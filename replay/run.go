@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/url"
 	"sync"
@@ -101,7 +100,7 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 			})
 			res.Stats.Add(st)
 			if err != nil {
-				if !errors.Is(err, context.Canceled) {
+				if readCtx.Err() == nil { // else: stopped on purpose (limit, interrupt)
 					readErr = err
 				}
 				return

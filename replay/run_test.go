@@ -1,0 +1,151 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/internal/upstream"
+)
+
+// noiseRules ignore what the legacy edge changes on every answer, and the
+// Expect header that NGINX answers itself instead of forwarding.
+const noiseRules = `
+ignore:
+  - header.X-Request-Id
+  - header.X-Edge-Time
+  - body.generated_at
+  - body.request_id
+  - body.headers.Expect
+  - body.headers.X-Request-Id[]
+`
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// replayAgainst replays a test capture against the bed and returns the
+// counts and the differences reported, by endpoint and path.
+func replayAgainst(t *testing.T, ctx context.Context, bed *testbed.Bed, capture string, speed float64) (diff.Counts, map[string]int64) {
+	t.Helper()
+	rules, err := diff.ParseRules([]byte(noiseRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := diff.NewAggregator(diff.AggregatorConfig{Rules: rules})
+	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
+	defer client.Close()
+	cfg := Config{
+		Files: []string{filepath.Join("testdata", capture)}, Speed: speed, Unsafe: true,
+		Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Candidate.URL),
+	}
+	res, err := Run(ctx, cfg, client, agg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := agg.Summary("replay")
+	if err := s.Counts.Check(); err != nil {
+		t.Errorf("count invariant: %v", err)
+	}
+	if res.Stats.Requests+sum(res.Stats.Skipped) != int(s.Counts.Requests) {
+		t.Errorf("read %d records, counted %d requests", res.Stats.Requests+sum(res.Stats.Skipped), s.Counts.Requests)
+	}
+	fields := map[string]int64{}
+	for _, e := range s.Endpoints {
+		for _, f := range e.Fields {
+			if f.Reported {
+				fields[e.Endpoint+" "+f.Path] += f.Count
+			}
+		}
+	}
+	return s.Counts, fields
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestReplayTestBed replays a capture against legacy NGINX/Lua and the
+// candidate fixture: faithful, then with a switch on.
+func TestReplayTestBed(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{IPv6: true})
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		switches   testbed.Switches
+		wantFields map[string]int64
+	}{
+		{"faithful", testbed.Switches{}, map[string]int64{}},
+		{"changed price", testbed.Switches{ChangeField: &testbed.FieldChange{Path: "/api/items/", Field: "price", Value: json.RawMessage(`1.5`)}},
+			// /api/items/1, /2, /3 (IPv6) and /4 (pipelined) in curl.pcap
+			map[string]int64{"GET /api/items/{id} body.price": 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { // sequential: they share the candidate
+			if err := bed.Candidate.SetSwitches(tt.switches); err != nil {
+				t.Fatal(err)
+			}
+			counts, fields := replayAgainst(t, ctx, bed, "curl.pcap", 0)
+			want := diff.Counts{Requests: 19, Skipped: map[string]int64{}, Compared: 19, Different: int64(len(tt.wantFields))}
+			if len(tt.wantFields) > 0 {
+				want.Different = tt.wantFields["GET /api/items/{id} body.price"]
+			}
+			if diff := cmp.Diff(want, counts); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantFields, fields); diff != "" {
+				t.Errorf("reported fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestReplayCandidateStops stops the candidate half way through a paced
+// replay: what follows fails on the candidate's side, and counts add up.
+func TestReplayCandidateStops(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		time.Sleep(500 * time.Millisecond) // wrk.pcap.gz lasts about 1 s
+		bed.Candidate.Stop()
+	})
+	counts, _ := replayAgainst(t, context.Background(), bed, "wrk.pcap.gz", 1)
+	if counts.Requests != 463 || counts.Failed.Candidate == 0 || counts.Compared == 0 ||
+		counts.Compared+counts.Failed.Candidate != 463 || counts.Different != 0 {
+		t.Errorf("counts %+v: want 463 requests, some compared (none different) and the rest failed.candidate", counts)
+	}
+}
+
+// TestReplayInterrupted cancels a paced replay: every record read is still
+// counted, the unsent ones as interrupted.
+func TestReplayInterrupted(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	counts, _ := replayAgainst(t, ctx, bed, "wrk.pcap.gz", 0.5)
+	if counts.Skipped[ReasonInterrupted] == 0 || counts.Compared == 0 {
+		t.Errorf("counts %+v: want some compared and the rest interrupted", counts)
+	}
+}
