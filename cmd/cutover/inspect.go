@@ -24,7 +24,7 @@ capture, malformed messages, TLS and other protocols).`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			st, err := replay.Inspect(cmd.Context(), a.stdout, files, replay.InspectConfig{
 				JSON: cfg.json,
-				Read: replay.Config{MaxBody: cfg.maxBody},
+				Read: replay.ReadConfig{MaxBody: cfg.maxBody},
 			})
 			a.log.Debug().Interface("stats", st).Msg("inspect done")
 			return err
