@@ -117,6 +117,7 @@ func (c *Controller) Tick(ctx context.Context) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	window := st.WindowID
 	var events []Event
 	var applied []int64
 	for _, cmd := range cmds {
@@ -137,6 +138,13 @@ func (c *Controller) Tick(ctx context.Context) (*State, error) {
 	// which also renews the mirrors' lease.
 	if err := c.Backend.SetWeight(ctx, st.Weight); err != nil {
 		c.Log.Warn().Err(err).Float64("weight", st.Weight).Msg("weight not set; retrying next interval")
+	}
+	if st.WindowID != window && st.Status == StatusProgressing {
+		// A new step: open its window now, after the weight changed, so
+		// that its first interval counts.
+		if _, err := c.Source.Measure(ctx, st.WindowID); err != nil {
+			c.Log.Warn().Err(err).Msg("window not opened; the next evaluation opens it")
+		}
 	}
 	st.Heartbeat = now
 	if err := c.Journal.Save(ctx, st, events, applied); err != nil {

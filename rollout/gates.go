@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/cutover/cutover/diff"
 )
@@ -69,7 +70,7 @@ func judge(p *Plan, step Step, m Measure, look int) []GateResult {
 		out = append(out, judgeErrors(g.ErrorRate, step, m, alpha))
 	}
 	if !g.Latency.Disabled {
-		out = append(out, judgeLatency(m, alpha, look))
+		out = append(out, judgeLatency(g.Latency, m, alpha, look))
 	}
 	if !g.Differences.Disabled {
 		out = append(out, judgeDifferences(g.Differences, m, alpha))
@@ -121,26 +122,28 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64) GateRes
 // judgeLatency reads each mirror's Mann-Whitney/Hodges-Lehmann verdict and
 // fails when one shows the candidate slower beyond the tolerance at the
 // level this look may spend (see spentAlpha), split between the mirrors.
-func judgeLatency(m Measure, alpha float64, look int) GateResult {
+func judgeLatency(cfg LatencyGate, m Measure, alpha float64, look int) GateResult {
 	res := GateResult{Gate: "latency"}
 	if len(m.Latency) == 0 {
 		res.Verdict, res.Reason = GateInsufficient, "no latency measured yet"
 		return res
 	}
 	level := spentAlpha(alpha/float64(len(m.Latency)), look)
+	floor := float64(cfg.MaxShift) / float64(time.Millisecond)
+	tolerance := func(v diff.LatencyVerdict) float64 { return math.Max(v.ToleranceMs, floor) }
 	worst := slices.MaxFunc(m.Latency, func(a, b diff.LatencyVerdict) int {
-		return cmpFloat(a.ShiftLowMs-a.ToleranceMs, b.ShiftLowMs-b.ToleranceMs)
+		return cmpFloat(a.ShiftLowMs-tolerance(a), b.ShiftLowMs-tolerance(b))
 	})
 	res.Figures = map[string]float64{"shift_ms": worst.ShiftMs, "shift_low_ms": worst.ShiftLowMs, "shift_high_ms": worst.ShiftHighMs,
-		"tolerance_ms": worst.ToleranceMs, "p_value": worst.PValue, "level": roundSig(level), "samples": float64(worst.Samples)}
+		"tolerance_ms": tolerance(worst), "p_value": worst.PValue, "level": roundSig(level), "samples": float64(worst.Samples)}
 	for _, v := range m.Latency {
 		if v.Status == diff.LatencyInconclusive {
 			res.Verdict, res.Reason = GateInsufficient, fmt.Sprintf("too few compared exchanges for a latency verdict (%d of %d)", v.Samples, v.MinSamples)
 			return res
 		}
 	}
-	desc := fmt.Sprintf("candidate slower by %.3g ms (interval %.3g to %.3g, p=%.3g), tolerance %.3g ms", worst.ShiftMs, worst.ShiftLowMs, worst.ShiftHighMs, worst.PValue, worst.ToleranceMs)
-	if worst.PValue < level && worst.ShiftLowMs > worst.ToleranceMs {
+	desc := fmt.Sprintf("candidate slower by %.3g ms (interval %.3g to %.3g, p=%.3g), tolerance %.3g ms", worst.ShiftMs, worst.ShiftLowMs, worst.ShiftHighMs, worst.PValue, tolerance(worst))
+	if worst.PValue < level && worst.ShiftLowMs > tolerance(worst) {
 		res.Verdict, res.Reason = GateFail, desc+fmt.Sprintf(": over the tolerance at level %.2g", level)
 		return res
 	}

@@ -67,6 +67,10 @@ type ErrorRateGate struct {
 // Hodges-Lehmann shift), at a level spent over the repeated looks.
 type LatencyGate struct {
 	Disabled bool `yaml:"disabled"`
+	// MaxShift raises the tolerance: a candidate slower by less than this
+	// passes even when the diff engine's own tolerance (5% of the legacy
+	// median, at least 1ms) is smaller [0].
+	MaxShift time.Duration `yaml:"max_shift"`
 }
 
 // DifferencesGate fails when the share of compared exchanges that differ
@@ -145,7 +149,7 @@ func (p *Plan) Schedule(w io.Writer) error {
 	g := p.Gates
 	fmt.Fprintf(tw, "gates:\n")
 	fmt.Fprintf(tw, "  error rate\t%s\n", onOff(g.ErrorRate.Disabled, fmt.Sprintf("fail when the candidate's error rate is credibly over %g× the legacy's", g.ErrorRate.MaxRatio)))
-	fmt.Fprintf(tw, "  latency\t%s\n", onOff(g.Latency.Disabled, "fail when the candidate is credibly slower than the legacy beyond the diff engine's tolerance"))
+	fmt.Fprintf(tw, "  latency\t%s\n", onOff(g.Latency.Disabled, fmt.Sprintf("fail when the candidate is credibly slower than the legacy beyond the diff engine's tolerance or %s, whichever is larger", g.Latency.MaxShift)))
 	fmt.Fprintf(tw, "  differences\t%s\n", onOff(g.Differences.Disabled, fmt.Sprintf("fail over %g%% different overall or %g%% on an endpoint; pass with at least %d compared",
 		100*g.Differences.MaxRate, 100*g.Differences.MaxEndpointRate, g.Differences.MinCompared)))
 	fmt.Fprintf(tw, "on failure:\troll back %s after %d consecutive failed evaluations\n", p.Failure.Rollback, p.Failure.Consecutive)

@@ -1,0 +1,237 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/mirror"
+)
+
+// fleetBed is the test bed with a mirror in front and a load through it.
+type fleetBed struct {
+	bed   *testbed.Bed
+	admin string
+	m     *mirror.Mirror
+}
+
+// startFleet starts the bed, a mirror and a load of 6 clients; pace is the
+// pause each client takes between requests (0: as fast as it can). Without
+// shadow, the mirror only serves: the error-rate gate needs no comparison.
+func startFleet(t *testing.T, pace time.Duration, shadow bool) *fleetBed {
+	t.Helper()
+	bed := testbed.StartForTest(t, testbed.Config{Secondary: shadow})
+	rules := testbed.Rules()
+	agg := diff.NewAggregator(diff.AggregatorConfig{Rules: rules})
+	sample := 100.0
+	if !shadow {
+		sample = 0
+	}
+	cfg := mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 32, Sample: &sample}
+	cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
+	cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
+	if shadow {
+		cfg.Secondary, _ = url.Parse(bed.Secondary.URL)
+	}
+	m, err := mirror.New(cfg, agg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mirror.Listen(m, agg, mirror.ServerConfig{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", AdminToken: "tok", DrainTimeout: time.Second}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx); close(done) }()
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; loadCtx.Err() == nil; i++ {
+				path := fmt.Sprintf("/api/items/%d", 1+(w*7919+i)%1000)
+				if i%3 == 0 {
+					path = fmt.Sprintf("/api/items?page=%d", 1+i%100)
+				}
+				req, _ := http.NewRequestWithContext(loadCtx, "GET", "http://"+srv.Addr+path, nil)
+				req.Header.Set("X-User", fmt.Sprintf("u%d-%d", w, i%997))
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if pace > 0 {
+					select {
+					case <-loadCtx.Done():
+					case <-time.After(pace):
+					}
+				}
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		stopLoad()
+		wg.Wait()
+		cancel()
+		<-done
+	})
+	return &fleetBed{bed: bed, admin: "http://" + srv.AdminAddr, m: m}
+}
+
+// The e2e plans hold steps briefly. Loads are paced for the latency gate:
+// the candidate fixture runs inside the race-instrumented test binary while
+// legacy is NGINX, so a saturated machine makes a faithful candidate look
+// slow; max_shift absorbs what remains.
+const e2ePlan = `
+name: e2e
+steps: [10, 25, 50, 100]
+hold: 1500ms
+min_requests: 30
+interval: 500ms
+gates:
+  differences: {min_compared: 30}
+  latency: {max_shift: 15ms}
+`
+
+// e2eErrorPlan watches the error rate alone, with steps held long enough
+// that a regression is caught inside the step it starts in.
+const e2eErrorPlan = `
+name: e2e
+steps: [{weight: 10, hold: 3s}, 25, 50, 100]
+hold: 20s
+min_requests: 30
+interval: 2s
+gates:
+  latency: {disabled: true}
+  differences: {disabled: true}
+`
+
+func newController(t *testing.T, f *fleetBed, planYAML string) (*Controller, *Journal) {
+	t.Helper()
+	p, err := ParsePlan([]byte(planYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(context.Background(), filepath.Join(t.TempDir(), "cutover.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	fleet, err := NewFleet([]string{f.admin}, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: fleet, Backend: fleet, Log: zerolog.Nop(), Actor: "test"}, j
+}
+
+// switchAtStep sets the candidate's switches once the rollout enters step
+// index i, and reports when.
+func switchAtStep(t *testing.T, j *Journal, bed *testbed.Bed, i int, sw testbed.Switches) <-chan time.Time {
+	at := make(chan time.Time, 1)
+	go func() {
+		defer close(at) // never switched: the receiver gets the zero time
+		for range 6000 { // two minutes
+			if st, err := j.Load(context.Background(), "e2e"); err == nil && st.Step >= i {
+				bed.Candidate.SetSwitches(sw)
+				at <- time.Now()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return at
+}
+
+func runController(t *testing.T, c *Controller) *State {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	st, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestFaithfulCandidateIsPromotedThroughEveryStep(t *testing.T) {
+	f := startFleet(t, 20*time.Millisecond, true)
+	c, j := newController(t, f, e2ePlan)
+	st := runController(t, c)
+	if st.Status != StatusPromoted || f.m.Weight() != 100 {
+		t.Fatalf("status %s, mirror weight %g: want promoted at 100; gates %+v", st.Status, f.m.Weight(), st.Gates)
+	}
+	events, _ := j.History(context.Background(), "e2e")
+	var steps []float64
+	for _, e := range events {
+		if e.Kind == "step" {
+			steps = append(steps, e.Weight)
+		}
+	}
+	if fmt.Sprint(steps) != "[10 25 50 100]" {
+		t.Errorf("steps entered %v, want [10 25 50 100]", steps)
+	}
+}
+
+func TestRegressionsAreRolledBack(t *testing.T) {
+	tests := []struct {
+		name      string
+		plan      string
+		pace      time.Duration
+		switches  testbed.Switches
+		gate      string
+		figure    string
+		intervals int // the rollback comes within this many intervals of the switch
+	}{
+		{"3% 5xx at step 25", e2eErrorPlan, 0, testbed.Switches{ErrorRate: 0.03}, "error_rate", "candidate_rate", 2},
+		{"+30ms latency", e2ePlan, 20 * time.Millisecond, testbed.Switches{Latency: testbed.Latency{Fixed: testbed.Duration(30 * time.Millisecond)}}, "latency", "shift_ms", 4},
+		{"JSON differs on one endpoint", e2ePlan, 20 * time.Millisecond, testbed.Switches{ChangeField: &testbed.FieldChange{Path: "/api/items/", Field: "price", Value: json.RawMessage(`0`)}}, "differences", "rate", 4},
+	}
+	for _, tt := range tests {
+		// One at a time: each runs a bed, a mirror and a load on 2 cores.
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFleet(t, tt.pace, tt.gate != "error_rate")
+			c, j := newController(t, f, tt.plan)
+			switched := switchAtStep(t, j, f.bed, 1, tt.switches)
+			st := runController(t, c)
+			if st.Status != StatusRolledBack || f.m.Weight() != 0 {
+				t.Fatalf("status %s, mirror weight %g: want rolled back to 0", st.Status, f.m.Weight())
+			}
+			events, _ := j.History(context.Background(), "e2e")
+			last := events[len(events)-1]
+			if last.Kind != "rolled_back" || !strings.Contains(last.Reason, tt.gate+" gate failed") {
+				t.Fatalf("last event %s: %q, want a rollback naming the %s gate", last.Kind, last.Reason, tt.gate)
+			}
+			found := false
+			for _, g := range last.Gates {
+				if g.Gate == tt.gate && g.Verdict == GateFail {
+					_, found = g.Figures[tt.figure]
+				}
+			}
+			if !found {
+				t.Errorf("history's rollback lacks the %s gate's figure %s: %+v", tt.gate, tt.figure, last.Gates)
+			}
+			sw := <-switched
+			if sw.IsZero() {
+				t.Fatalf("rolled back before the switch: %s", last.Reason)
+			}
+			if d, limit := last.Time.Sub(sw), time.Duration(tt.intervals)*c.Plan.Interval+c.Plan.Interval/2; d > limit {
+				t.Errorf("rolled back %v after the switch, want within %v (%d intervals)", d, limit, tt.intervals)
+			}
+			t.Logf("rolled back %v after the switch: %s", last.Time.Sub(sw), last.Reason)
+		})
+	}
+}
