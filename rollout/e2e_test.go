@@ -143,7 +143,7 @@ func newController(t *testing.T, f *fleetBed, planYAML string) (*Controller, *Jo
 func switchAtStep(t *testing.T, j *Journal, bed *testbed.Bed, i int, sw testbed.Switches) <-chan time.Time {
 	at := make(chan time.Time, 1)
 	go func() {
-		defer close(at) // never switched: the receiver gets the zero time
+		defer close(at)  // never switched: the receiver gets the zero time
 		for range 6000 { // two minutes
 			if st, err := j.Load(context.Background(), "e2e"); err == nil && st.Step >= i {
 				bed.Candidate.SetSwitches(sw)
