@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/mirror"
+	"github.com/cutover/cutover/rollout"
+)
+
+// mirrorForRollout runs a mirror in front of a test bed with a light load,
+// and returns its admin URL, the mirror, and a token file for it.
+func mirrorForRollout(t *testing.T) (admin string, m *mirror.Mirror, tokenFile string) {
+	t.Helper()
+	bed := testbed.StartForTest(t, testbed.Config{Secondary: true})
+	agg := diff.NewAggregator(diff.AggregatorConfig{Rules: testbed.Rules()})
+	cfg := mirror.Config{SplitKey: "header:X-User"}
+	cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
+	cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
+	cfg.Secondary, _ = url.Parse(bed.Secondary.URL)
+	m, err := mirror.New(cfg, agg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mirror.Listen(m, agg, mirror.ServerConfig{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", AdminToken: "tok", DrainTimeout: time.Second}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx); close(done) }()
+	load, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		for i := 0; load.Err() == nil; i++ {
+			req, _ := http.NewRequestWithContext(load, "GET", fmt.Sprintf("http://%s/api/items/%d", srv.Addr, 1+i%1000), nil)
+			req.Header.Set("X-User", fmt.Sprint(i))
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		stopLoad()
+		<-loadDone
+		cancel()
+		<-done
+	})
+	tokenFile = filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte("tok\n"), 0o600)
+	return "http://" + srv.AdminAddr, m, tokenFile
+}
+
+const longStepPlan = `name: canary
+steps: [10, 50, 100]
+hold: 1h
+min_requests: 5
+interval: 300ms
+`
+
+// startController runs `cutover rollout run` as a child process.
+func startController(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"rollout", "run"}, args...)...)
+	cmd.Env = append(os.Environ(), "CUTOVER_TEST_MAIN=1")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// waitState polls the state file until cond holds.
+func waitState(t *testing.T, state string, cond func(*rollout.State) bool) *rollout.State {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if j, err := rollout.OpenJournal(context.Background(), state); err == nil {
+			st, err := j.Load(context.Background(), "canary")
+			j.Close()
+			if err == nil && cond(st) {
+				return st
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the rollout never reached the expected state")
+	return nil
+}
+
+func TestRolloutSurvivesKill9AndRefusesASecondController(t *testing.T) {
+	t.Parallel()
+	admin, m, token := mirrorForRollout(t)
+	dir := t.TempDir()
+	plan, state := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
+	os.WriteFile(plan, []byte(longStepPlan), 0o644)
+	args := []string{"--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state}
+
+	first := startController(t, args...)
+	before := waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 3 })
+	if before.Step != 0 || m.Weight() != 10 {
+		t.Fatalf("step %d, mirror weight %g: want the first step at 10", before.Step, m.Weight())
+	}
+
+	// A second controller on the same state file refuses to run.
+	code, _, stderr := runCLI(t, append([]string{"rollout", "run"}, args...)...)
+	if code != 2 || !strings.Contains(stderr, "another controller is running") {
+		t.Errorf("second controller: exit %d, %q: want exit 2 and the lock named", code, stderr)
+	}
+
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	killed := time.Now()
+	time.Sleep(1 * time.Second) // three intervals with no controller
+	if w := m.Weight(); w != 10 {
+		t.Errorf("mirror weight %g while the controller was down, want it kept at 10", w)
+	}
+
+	startController(t, args...)
+	after := waitState(t, state, func(st *rollout.State) bool { return st.Heartbeat.After(killed) && st.Looks > before.Looks })
+	if after.Step != before.Step || !after.StepStarted.Equal(before.StepStarted) || after.WindowID != before.WindowID {
+		t.Errorf("after restart: step %d started %v window %q; before: step %d started %v window %q: want the same step, hold kept",
+			after.Step, after.StepStarted, after.WindowID, before.Step, before.StepStarted, before.WindowID)
+	}
+	j, err := rollout.OpenJournal(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	events, _ := j.History(context.Background(), "canary")
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	if got := strings.Join(kinds, ","); !strings.HasPrefix(got, "started,step,") || !strings.Contains(got, "controller_started") {
+		t.Errorf("history %s: want it continuous, from the start through the restart", got)
+	}
+}
+
+func TestRolloutOperatorCommands(t *testing.T) {
+	t.Parallel()
+	admin, m, token := mirrorForRollout(t)
+	dir := t.TempDir()
+	plan, state := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
+	os.WriteFile(plan, []byte(longStepPlan), 0o644)
+	startController(t, "--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state)
+	waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 1 })
+
+	steps := []struct {
+		args   []string
+		want   func(*rollout.State) bool
+		weight float64
+	}{
+		{[]string{"pause", "--reason", "look at dashboards"}, func(st *rollout.State) bool { return st.Status == rollout.StatusPaused }, 10},
+		{[]string{"resume", "--reason", "dashboards fine"}, func(st *rollout.State) bool { return st.Status == rollout.StatusProgressing }, 10},
+		{[]string{"promote", "--reason", "confident"}, func(st *rollout.State) bool { return st.Step == 1 }, 50},
+		{[]string{"set-weight", "20", "--reason", "hold back a little"}, func(st *rollout.State) bool { return st.Weight == 20 && st.Status == rollout.StatusPaused }, 20},
+		{[]string{"abort", "--reason", "end of test"}, func(st *rollout.State) bool { return st.Status == rollout.StatusAborted }, 0},
+	}
+	for _, s := range steps {
+		sent := time.Now()
+		code, stdout, stderr := runCLI(t, append([]string{"rollout", "--state", state}, s.args...)...)
+		if code != 0 || !strings.Contains(stdout, "queued") {
+			t.Fatalf("%v: exit %d %q %q", s.args, code, stdout, stderr)
+		}
+		st := waitState(t, state, s.want)
+		if took := st.Heartbeat.Sub(sent); took > 2*300*time.Millisecond {
+			t.Errorf("%v took effect after %v, want within one interval", s.args, took)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for m.Weight() != s.weight && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if m.Weight() != s.weight {
+			t.Errorf("%v: mirror weight %g, want %g", s.args, m.Weight(), s.weight)
+		}
+	}
+	code, stdout, _ := runCLI(t, "rollout", "--state", state, "history")
+	for _, want := range []string{"paused", "resumed", "promoted by an operator: confident", "weight_set", "aborted", "end of test"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("history (exit %d) lacks %q:\n%s", code, want, stdout)
+		}
+	}
+}
+
+func TestRolloutBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nsteps: [10, 120]\n"), 0o644)
+	unknownKey := filepath.Join(dir, "typo.yaml")
+	os.WriteFile(unknownKey, []byte("name: x\nsteps: [10, 100]\nintervall: 1s\n"), 0o644)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(longStepPlan), 0o644)
+	state := filepath.Join(dir, "cutover.db")
+	// A state file holding one rollout, with no controller running.
+	j, err := rollout.OpenJournal(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Save(context.Background(), &rollout.State{Rollout: "canary", Plan: longStepPlan, Status: rollout.StatusProgressing, Weight: 10}, nil, nil)
+	j.Close()
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"weight over 100", []string{"plan", "--plan", bad}, "plan line 2: step weight 120"},
+		{"unknown key", []string{"plan", "--plan", unknownKey}, `plan line 3: unknown key "intervall"`},
+		{"missing plan", []string{"plan", "--plan", filepath.Join(dir, "none.yaml")}, "no such file"},
+		{"unknown rollout", []string{"--state", state, "--rollout", "nope", "status"}, `unknown rollout "nope"`},
+		{"set-weight 101", []string{"--state", state, "set-weight", "101", "--reason", "x"}, "want a number from 0 to 100"},
+		{"no reason", []string{"--state", state, "pause"}, "--reason is required"},
+		{"no state file", []string{"--state", filepath.Join(dir, "none.db"), "status"}, "state file"},
+		{"bad backend", []string{"run", "--plan", good, "--mirror", "http://127.0.0.1:1", "--backend", "ftp"}, `--backend "ftp"`},
+		{"bad mirror", []string{"run", "--plan", good, "--mirror", "localhost"}, "not an http(s) admin URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runCLI(t, append([]string{"rollout"}, tt.args...)...)
+			if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("exit %d, stderr %q: want exit 2 and one line containing %q", code, stderr, tt.want)
+			}
+		})
+	}
+	code, stdout, _ := runCLI(t, "rollout", "plan", "--plan", good)
+	if code != 0 || !strings.Contains(stdout, `rollout "canary": 3 steps`) || !strings.Contains(stdout, "50%") {
+		t.Errorf("plan: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, "rollout", "--state", state, "pause", "--reason", "no controller")
+	if code != 0 || !strings.Contains(stdout, "pause applied: paused") {
+		t.Errorf("pause without a controller: exit %d %q, want it applied at once", code, stdout)
+	}
+}
