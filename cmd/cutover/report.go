@@ -16,13 +16,15 @@ import (
 
 type reportFlags struct {
 	in, format, out string
+	state, rollout  string
 }
 
-// reportFormats are the renderers of cutover report, by --format.
-func reportFormats() map[string]func(io.Writer, *diff.Summary) error {
+// reportFormats are the renderers of cutover report, by --format; the HTML
+// shows the rollout timeline when there is one.
+func reportFormats(timeline *reports.Timeline) map[string]func(io.Writer, *diff.Summary) error {
 	return map[string]func(io.Writer, *diff.Summary) error{
 		"html": func(w io.Writer, s *diff.Summary) error {
-			return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now()})
+			return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now(), Timeline: timeline})
 		},
 		"md":    reports.Markdown,
 		"junit": reports.JUnit,
@@ -45,7 +47,14 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 2 could not run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			render, ok := reportFormats()[f.format]
+			var timeline *reports.Timeline
+			if f.state != "" {
+				var err error
+				if timeline, err = rolloutTimeline(cmd.Context(), &rolloutFlags{state: f.state, rollout: f.rollout}); err != nil {
+					return err
+				}
+			}
+			render, ok := reportFormats(timeline)[f.format]
 			if !ok {
 				return fmt.Errorf("invalid --format %q: want html, md, junit or json", f.format)
 			}
@@ -70,6 +79,8 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 	fl.StringVar(&f.in, "in", "", "the summary JSON to render")
 	fl.StringVar(&f.format, "format", "html", "html, md, junit or json")
 	fl.StringVarP(&f.out, "out", "o", "", "the file to write")
+	fl.StringVar(&f.state, "state", "", "rollout state file: the HTML shows the rollout's timeline")
+	fl.StringVar(&f.rollout, "rollout", "", "rollout name in --state (default: the only one)")
 	return cmd
 }
 

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cutover/cutover/reports"
+	"github.com/cutover/cutover/rollout"
+)
+
+// rolloutTimeline reads a rollout's journal for the HTML report.
+func rolloutTimeline(ctx context.Context, rf *rolloutFlags) (*reports.Timeline, error) {
+	j, name, err := openRollout(ctx, rf)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	events, err := j.History(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	t := &reports.Timeline{}
+	for _, e := range events {
+		kind := e.Kind
+		switch kind {
+		case "rolled_back":
+			kind = reports.EventRollback
+		case "promoted":
+			kind = reports.EventPromote
+		}
+		p := reports.TimelinePoint{Time: e.Time, Weight: e.Weight, Event: kind, Reason: e.Reason}
+		for _, g := range e.Gates {
+			figure, limit := gateFigures(g)
+			p.Gates = append(p.Gates, reports.Gate{Name: g.Gate, Figure: figure, Limit: limit, Passed: g.Verdict != rollout.GateFail})
+		}
+		t.Points = append(t.Points, p)
+	}
+	return t, nil
+}
+
+// gateFigures picks each gate's headline figure and its limit.
+func gateFigures(g rollout.GateResult) (figure, limit string) {
+	f := g.Figures
+	switch g.Gate {
+	case "error_rate":
+		return fmt.Sprintf("candidate %.3g%% vs legacy %.3g%%", 100*f["candidate_rate"], 100*f["legacy_rate"]), fmt.Sprintf("≤ %g× legacy", f["max_ratio"])
+	case "latency":
+		return fmt.Sprintf("+%.3g ms", f["shift_ms"]), fmt.Sprintf("≤ %.3g ms", f["tolerance_ms"])
+	case "differences":
+		return fmt.Sprintf("%.3g%% differ", 100*f["rate"]), fmt.Sprintf("≤ %g%%", 100*f["max_rate"])
+	}
+	return g.Verdict, ""
+}
