@@ -12,7 +12,12 @@
 #                 pipelining over a raw socket
 #   wrk.pcap.gz   -i lo, gzip-compressed: wrk, 2 connections, 1 s
 #   any.pcap      -i any (LINUX_SLL2), nanosecond timestamps
-# and NAME.access.log, the legacy's access log lines for each.
+#   pace.pcap.gz  -i lo, gzip-compressed: 2,000 req/s for 3 s over 16 keep-alive
+#                 connections (scripts/paced), what replay's pacing is measured on
+#   snap.pcap     -i lo -s 96: every packet with data truncated by the snap length
+#   other.pcap    -i lo: a TLS connection (curl to openssl s_server), an SSH
+#                 banner exchange (ssh to a raw socket) and one HTTP request
+# and NAME.access.log (pace: gzip-compressed), the legacy's access log lines for each.
 set -euo pipefail
 
 out=${1:-replay/testdata}
@@ -42,7 +47,7 @@ capture() {
   local name=$1 file=$2
   shift 2
   : >"$log"
-  tcpdump -Z root -U --immediate-mode -B 65536 -q -s 0 "$@" -w "$work/$file" "tcp port $port" 2>"$work/tcpdump.log" &
+  tcpdump -Z root -U --immediate-mode -B 65536 -q -s "${snaplen:-0}" "$@" -w "$work/$file" "${filter:-tcp port $port}" 2>"$work/tcpdump.log" &
   local tp=$!
   pids+=("$tp")
   for _ in $(seq 50); do grep -q 'listening on' "$work/tcpdump.log" && break; sleep 0.1; done
@@ -55,7 +60,10 @@ capture() {
   *.gz) gzip -9 -c "$work/$file" >"$out/${file}" ;;
   *) cp "$work/$file" "$out/$file" ;;
   esac
-  cp "$log" "$out/$name.access.log"
+  case $file in
+  pace.*) gzip -9 -c "$log" >"$out/$name.access.log.gz" ;;
+  *) cp "$log" "$out/$name.access.log" ;;
+  esac
   # A capture the kernel dropped packets from is no oracle test: say so.
   if ! grep -q '^0 packets dropped by kernel' "$work/tcpdump.log"; then
     cat "$work/tcpdump.log" >&2
@@ -96,10 +104,48 @@ traffic_any() {
   curl -s -o /dev/null --data 'a=1' "$url/echo?any=1"
 }
 
-for c in ${CAPTURES:-curl wrk any}; do
+traffic_pace() {
+  go run ./scripts/paced -url "$url" -rate 2000 -duration 3s -conns 16
+}
+
+traffic_snap() {
+  curl -s -o /dev/null -o /dev/null "$url/api/items/1" "$url/text"
+  curl -s -o /dev/null --data 'a=1' "$url/echo?snap=1"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+tls_port=$(free_port)
+ssh_port=$(free_port)
+
+traffic_other() {
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+  openssl s_server -quiet -www -accept "$tls_port" -cert "$work/cert.pem" -key "$work/key.pem" >/dev/null 2>&1 &
+  local tls=$!
+  pids+=("$tls")
+  # An SSH server's side of the banner exchange: it speaks first.
+  python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"); c.recv(4096); c.close()
+' "$ssh_port" &
+  local sshd=$!
+  pids+=("$sshd")
+  for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:$tls_port/" && break; sleep 0.1; done
+  ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=2 \
+    -p "$ssh_port" probe@127.0.0.1 true >/dev/null 2>&1 || true
+  curl -s -o /dev/null "$url/api/items/9"
+  kill "$tls" 2>/dev/null || true
+}
+
+for c in ${CAPTURES:-curl wrk any pace snap other}; do
   case $c in
   curl) capture curl curl.pcap -i lo ;;
   wrk) capture wrk wrk.pcap.gz -i lo ;;
   any) capture any any.pcap -i any --time-stamp-precision=nano ;;
+  pace) capture pace pace.pcap.gz -i lo ;;
+  snap) snaplen=96 capture snap snap.pcap -i lo ;;
+  other) filter="tcp port $port or tcp port $tls_port or tcp port $ssh_port" capture other other.pcap -i lo ;;
   esac
 done
