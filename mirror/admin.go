@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 )
@@ -53,6 +54,7 @@ func (m *Mirror) Status() Status {
 //	GET /window    the current window: served counts per side and its summary
 //	POST /window   {"id": "step-3"}: start a new window (a rollout step)
 //	GET /metrics   Prometheus
+//	/debug/pprof/  Go profiles
 func adminHandler(m *Mirror, results Results, token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
@@ -97,6 +99,9 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]float64{"weight": m.Weight()})
 	})
 	mux.Handle("GET /metrics", m.metrics.handler())
+	// Profiles, for whoever can reach the admin listener (loopback by default).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /window", func(w http.ResponseWriter, _ *http.Request) {
 		if m.windows == nil {
 			writeError(w, http.StatusNotFound, "this mirror keeps no windows")

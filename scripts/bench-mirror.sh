@@ -33,6 +33,7 @@ shadow=$(awk '/^secondary/{print $2}' "$work/bed.txt" | sed 's|http://||')
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 front_port=$(port)
 mirror_port=$(port)
+admin_port=$(port)
 mkdir -p "$work/front"
 cat >"$work/front/nginx.conf" <<CONF
 worker_processes auto;
@@ -65,7 +66,7 @@ http {
 CONF
 nginx -p "$work/front" -c "$work/front/nginx.conf"
 
-bin/cutover mirror --listen "127.0.0.1:$mirror_port" --admin off --log-level warn \
+bin/cutover mirror --listen "127.0.0.1:$mirror_port" --admin "127.0.0.1:$admin_port" --log-level warn \
   --legacy "http://$legacy" --candidate "http://$shadow" --workers 64 --queue 4096 >/dev/null 2>"$work/mirror.log" &
 pids+=($!)
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$mirror_port$path" && break; sleep 0.1; done
@@ -90,3 +91,10 @@ for r in $(seq "$rounds"); do
   p_n=$(python3 -c "print($p_n+$n_p99)"); p_c=$(python3 -c "print($p_c+$c_p99)")
 done
 python3 -c "print(f'throughput ratio cutover/nginx: {$sum_c/$sum_n:.2f}x   p99 ratio cutover/nginx: {$p_c/$p_n:.2f}x')"
+# What cutover did with the copies: compared, or dropped to protect clients.
+curl -s "http://127.0.0.1:$admin_port/summary" >"$work/summary.json"
+python3 - "$work/summary.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["counts"]
+print("cutover mirror: %d requests, %d compared, %d different, skipped %s" % (c["requests"], c["compared"], c["different"], c["skipped"]))
+PY
