@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -167,9 +168,38 @@ func runController(t *testing.T, c *Controller) *State {
 	return st
 }
 
+// hookReceiver is a webhook endpoint on loopback that keeps what it got.
+func hookReceiver(t *testing.T) (string, func() []WebhookPayload) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []WebhookPayload
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p WebhookPayload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String() + "/hook", func() []WebhookPayload {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]WebhookPayload(nil), got...)
+	}
+}
+
 func TestFaithfulCandidateIsPromotedThroughEveryStep(t *testing.T) {
 	f := startFleet(t, 20*time.Millisecond, true)
-	c, j := newController(t, f, e2ePlan)
+	hook, received := hookReceiver(t)
+	c, j := newController(t, f, e2ePlan+"webhooks: ["+hook+"]\n")
 	st := runController(t, c)
 	if st.Status != StatusPromoted || f.m.Weight() != 100 {
 		t.Fatalf("status %s, mirror weight %g: want promoted at 100; gates %+v", st.Status, f.m.Weight(), st.Gates)
@@ -183,6 +213,16 @@ func TestFaithfulCandidateIsPromotedThroughEveryStep(t *testing.T) {
 	}
 	if fmt.Sprint(steps) != "[10 25 50 100]" {
 		t.Errorf("steps entered %v, want [10 25 50 100]", steps)
+	}
+	var hooks []string
+	for _, p := range received() {
+		hooks = append(hooks, fmt.Sprintf("%s %g", p.Event, p.Weight))
+		if p.Event == "step" && p.Step > 1 && len(p.Gates) == 0 {
+			t.Errorf("webhook for step %d carries no gate figures", p.Step)
+		}
+	}
+	if got, want := strings.Join(hooks, ", "), "started 0, step 10, step 25, step 50, step 100, promoted 100"; got != want {
+		t.Errorf("webhooks received: %s; want %s", got, want)
 	}
 }
 
