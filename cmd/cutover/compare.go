@@ -3,8 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/cutover/cutover/diff"
 )
@@ -25,29 +25,14 @@ func newAggregator(rulesPath string) (*diff.Aggregator, error) {
 	return diff.NewAggregator(diff.AggregatorConfig{Rules: rules}), nil
 }
 
-// writeSummaryFile writes the summary JSON atomically: a reader (or a CI
-// step) never sees half a file, also when SIGHUP rewrites it.
+// writeSummaryFile writes the summary JSON atomically (see writeReportFile):
+// a reader (or a CI step) never sees half a file, also when SIGHUP rewrites it.
 func writeSummaryFile(path string, s diff.Summary) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode summary: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cutover-summary-*")
-	if err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write summary: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	return nil
+	return writeReportFile(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	})
 }
 
 // verdictOf maps a summary to the exit code contract: a failed verdict is
