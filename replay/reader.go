@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // ReadFile reads the capture (pcap, pcapng, gzip-compressed or not) or HAR
@@ -15,12 +16,32 @@ import (
 // A file that cannot be read gives an error naming it and, when it is
 // malformed, the offset (in the uncompressed bytes) where reading failed.
 func ReadFile(ctx context.Context, path string, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
+	return readFile(ctx, path, cfg, emit, nil)
+}
+
+// readFile is ReadFile adding the file bytes it reads to read, when not nil.
+func readFile(ctx context.Context, path string, cfg ReadConfig, emit func(*Record) error, read *atomic.Int64) (Stats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Stats{}, err // *PathError names the file already
 	}
 	defer f.Close()
-	return Read(ctx, f, path, cfg, emit)
+	var r io.Reader = f
+	if read != nil {
+		r = &readCounter{r: f, n: read}
+	}
+	return Read(ctx, r, path, cfg, emit)
+}
+
+type readCounter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // Read is ReadFile on an open reader; name is used in errors.

@@ -149,3 +149,72 @@ func TestReplayInterrupted(t *testing.T) {
 		t.Errorf("counts %+v: want some compared and the rest interrupted", counts)
 	}
 }
+
+// TestReplayPacing replays 2,000 req/s (pace.pcap.gz, 3 s) at --speed 1
+// and checks that pacing_ms counts every send and that its p99 stays under
+// a generous bound: the 2 ms of the acceptance is measured without -race
+// and other tests by scripts/bench-replay.sh (BENCHMARKS.md).
+func TestReplayPacing(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("3 s of paced traffic")
+	}
+	bed := testbed.StartForTest(t, testbed.Config{})
+	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
+	defer client.Close()
+	agg := diff.NewAggregator(diff.AggregatorConfig{})
+	cfg := Config{
+		Files: []string{filepath.Join("testdata", "pace.pcap.gz")}, Speed: 1,
+		Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Candidate.URL),
+	}
+	start := time.Now()
+	res, err := Run(context.Background(), cfg, client, agg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	counts, _ := agg.Counts()
+	t.Logf("pacing_ms %+v in %v", *res.Pacing, took)
+	if res.Pacing.Count != 6000 || counts.Compared+counts.Failed.Candidate+counts.Failed.Legacy+counts.Failed.Both != 6000 {
+		t.Errorf("pacing counted %d sends, %d compared: want 6000", res.Pacing.Count, counts.Compared)
+	}
+	if raceEnabled {
+		return // under -race, 2,000 exchanges/s are more than 2 cores can compare
+	}
+	// The capture lasts 3 s: at --speed 1 the replay neither rushes nor drags.
+	if took < 2900*time.Millisecond || took > 4*time.Second {
+		t.Errorf("replay took %v, want about 3 s", took)
+	}
+	if res.Pacing.P99 > 25 {
+		t.Errorf("pacing p99 %.3f ms, want under 25 ms even under load", res.Pacing.P99)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		done    int
+		read    float64
+		elapsed time.Duration
+		last    bool
+		want    string
+	}{
+		{"a quarter read", 500, 0.25, 10 * time.Second, false, "\r500 requests  50 req/s  3 different  10s elapsed  ETA 30s\x1b[K"},
+		{"all read", 2000, 1, 40 * time.Second, false, "\r2000 requests  50 req/s  3 different  40s elapsed  ETA 0s\x1b[K"},
+		{"too early to tell", 10, 0.01, 500 * time.Millisecond, false, "\r10 requests  20 req/s  3 different  1s elapsed  ETA --\x1b[K"},
+		{"nothing read yet", 0, 0, 2 * time.Second, false, "\r0 requests  0 req/s  3 different  2s elapsed  ETA --\x1b[K"},
+		{"last line", 2000, 1, 40 * time.Second, true, "\r2000 requests  50 req/s  3 different  40s elapsed\x1b[K\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &progress{start: start, different: func() int64 { return 3 }, read: func() float64 { return tt.read }}
+			p.n.Store(int64(tt.done))
+			if diff := cmp.Diff(tt.want, p.line(start.Add(tt.elapsed), tt.last)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
