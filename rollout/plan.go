@@ -37,6 +37,8 @@ type Plan struct {
 
 // Step is one weight held until the gates pass.
 type Step struct {
+	line int // where the step is written, for errors
+
 	Weight float64 `yaml:"weight"`
 	// Hold is the minimum time at this weight [the plan's Hold, 5m].
 	Hold time.Duration `yaml:"hold"`
@@ -111,16 +113,19 @@ func ParsePlan(data []byte) (*Plan, error) {
 	if len(doc.Content) == 0 {
 		return nil, errors.New("plan: empty")
 	}
-	var raw rawPlan
-	dec := doc.Content[0]
-	if err := decodeStrict(dec, &raw); err != nil {
+	top := doc.Content[0]
+	var p Plan
+	if err := decodeStrict(top, &p); err != nil {
 		return nil, err
 	}
-	p, err := raw.plan()
-	if err != nil {
+	lines := map[string]int{}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		lines[top.Content[i].Value] = top.Content[i].Line
+	}
+	if err := p.complete(lines); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &p, nil
 }
 
 // decodeStrict decodes with unknown keys refused, naming the line.
@@ -152,7 +157,11 @@ func (p *Plan) Schedule(w io.Writer) error {
 	fmt.Fprintf(tw, "  latency\t%s\n", onOff(g.Latency.Disabled, fmt.Sprintf("fail when the candidate is credibly slower than the legacy beyond the diff engine's tolerance or %s, whichever is larger", g.Latency.MaxShift)))
 	fmt.Fprintf(tw, "  differences\t%s\n", onOff(g.Differences.Disabled, fmt.Sprintf("fail over %g%% different overall or %g%% on an endpoint; pass with at least %d compared",
 		100*g.Differences.MaxRate, 100*g.Differences.MaxEndpointRate, g.Differences.MinCompared)))
-	fmt.Fprintf(tw, "on failure:\troll back %s after %d consecutive failed evaluations\n", p.Failure.Rollback, p.Failure.Consecutive)
+	how := "to 0 at once"
+	if p.Failure.Rollback == "steps" {
+		how = "step by step"
+	}
+	fmt.Fprintf(tw, "on failure:\troll back %s after %d consecutive failed evaluations\n", how, p.Failure.Consecutive)
 	for _, h := range p.Webhooks {
 		fmt.Fprintf(tw, "webhook:\t%s\n", h)
 	}

@@ -9,45 +9,17 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// rawPlan is the YAML as written: steps may be bare weights or objects.
-type rawPlan struct {
-	Name        string        `yaml:"name"`
-	Steps       []rawStep     `yaml:"steps"`
-	Hold        time.Duration `yaml:"hold"`
-	MinRequests int64         `yaml:"min_requests"`
-	Interval    time.Duration `yaml:"interval"`
-	FalseAlarm  float64       `yaml:"false_alarm"`
-	Gates       Gates         `yaml:"gates"`
-	Failure     Failure       `yaml:"failure"`
-	Webhooks    []string      `yaml:"webhooks"`
-
-	line map[string]int // key → line, for errors
-}
-
-type rawStep struct {
-	Step
-	line int
-}
-
-// UnmarshalYAML takes `25` or `{weight: 25, hold: 10m}`.
-func (s *rawStep) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalYAML takes a step written as `25` or `{weight: 25, hold: 10m}`.
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	s.line = n.Line
 	if n.Kind == yaml.ScalarNode {
 		return n.Decode(&s.Weight)
 	}
-	if err := checkKeys(n, &s.Step); err != nil {
+	if err := checkKeys(n, s); err != nil {
 		return err
 	}
-	return n.Decode(&s.Step)
-}
-
-func (r *rawPlan) UnmarshalYAML(n *yaml.Node) error {
-	r.line = map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		r.line[n.Content[i].Value] = n.Content[i].Line
-	}
-	type plain rawPlan
-	return n.Decode((*plain)(r))
+	type plain Step // without this method, so Decode does not recurse
+	return n.Decode((*plain)(s))
 }
 
 // checkKeys refuses keys that v (a struct) has no yaml tag for, recursing
@@ -94,18 +66,17 @@ func checkKeys(n *yaml.Node, v any) error {
 	return nil
 }
 
-// plan fills in defaults and validates.
-func (r *rawPlan) plan() (*Plan, error) {
+// complete fills in defaults and validates; lines maps top-level keys to
+// their lines, for errors.
+func (p *Plan) complete(lines map[string]int) error {
 	at := func(key string) string {
-		if l, ok := r.line[key]; ok {
+		if l, ok := lines[key]; ok {
 			return fmt.Sprintf("plan line %d", l)
 		}
 		return "plan"
 	}
-	p := &Plan{Name: r.Name, Hold: r.Hold, MinRequests: r.MinRequests, Interval: r.Interval,
-		FalseAlarm: r.FalseAlarm, Gates: r.Gates, Failure: r.Failure, Webhooks: r.Webhooks}
 	if strings.TrimSpace(p.Name) == "" {
-		return nil, fmt.Errorf("%s: a name is required (it identifies the rollout in the state file)", at("name"))
+		return fmt.Errorf("%s: a name is required (it identifies the rollout in the state file)", at("name"))
 	}
 	if p.Hold == 0 {
 		p.Hold = defaultHold
@@ -121,47 +92,46 @@ func (r *rawPlan) plan() (*Plan, error) {
 	}
 	switch {
 	case p.Hold < 0:
-		return nil, fmt.Errorf("%s: hold must not be negative", at("hold"))
+		return fmt.Errorf("%s: hold must not be negative", at("hold"))
 	case p.MinRequests < 0:
-		return nil, fmt.Errorf("%s: min_requests must not be negative", at("min_requests"))
+		return fmt.Errorf("%s: min_requests must not be negative", at("min_requests"))
 	case p.Interval < 100*time.Millisecond:
-		return nil, fmt.Errorf("%s: interval must be at least 100ms", at("interval"))
+		return fmt.Errorf("%s: interval must be at least 100ms", at("interval"))
 	case p.FalseAlarm <= 0 || p.FalseAlarm >= 0.5:
-		return nil, fmt.Errorf("%s: false_alarm must be in (0, 0.5)", at("false_alarm"))
+		return fmt.Errorf("%s: false_alarm must be in (0, 0.5)", at("false_alarm"))
 	}
-	if len(r.Steps) == 0 {
-		return nil, fmt.Errorf("%s: at least one step is required", at("steps"))
+	if len(p.Steps) == 0 {
+		return fmt.Errorf("%s: at least one step is required", at("steps"))
 	}
 	prev := 0.0
-	for _, s := range r.Steps {
+	for i := range p.Steps {
+		s := &p.Steps[i]
 		where := fmt.Sprintf("plan line %d", s.line)
 		switch {
 		case s.Weight <= 0 || s.Weight > 100:
-			return nil, fmt.Errorf("%s: step weight %g must be over 0 and at most 100", where, s.Weight)
+			return fmt.Errorf("%s: step weight %g must be over 0 and at most 100", where, s.Weight)
 		case s.Weight <= prev:
-			return nil, fmt.Errorf("%s: step weights must rise (%g after %g)", where, s.Weight, prev)
+			return fmt.Errorf("%s: step weights must rise (%g after %g)", where, s.Weight, prev)
 		case s.Hold < 0 || s.MinRequests < 0:
-			return nil, fmt.Errorf("%s: hold and min_requests must not be negative", where)
+			return fmt.Errorf("%s: hold and min_requests must not be negative", where)
 		}
 		prev = s.Weight
-		st := s.Step
-		if st.Hold == 0 {
-			st.Hold = p.Hold
+		if s.Hold == 0 {
+			s.Hold = p.Hold
 		}
-		if st.MinRequests == 0 {
-			st.MinRequests = p.MinRequests
+		if s.MinRequests == 0 {
+			s.MinRequests = p.MinRequests
 		}
-		p.Steps = append(p.Steps, st)
 	}
 	if last := p.Steps[len(p.Steps)-1].Weight; last != 100 {
-		return nil, fmt.Errorf("%s: the last step must be 100, not %g", at("steps"), last)
+		return fmt.Errorf("%s: the last step must be 100, not %g", at("steps"), last)
 	}
 	g := &p.Gates
 	if g.ErrorRate.MaxRatio == 0 {
 		g.ErrorRate.MaxRatio = 1.2
 	}
 	if g.ErrorRate.MaxRatio < 1 {
-		return nil, fmt.Errorf("%s: error_rate.max_ratio must be at least 1", at("gates"))
+		return fmt.Errorf("%s: error_rate.max_ratio must be at least 1", at("gates"))
 	}
 	d := &g.Differences
 	if d.MaxRate == 0 {
@@ -174,7 +144,7 @@ func (r *rawPlan) plan() (*Plan, error) {
 		d.MinCompared = 100
 	}
 	if d.MaxRate < 0 || d.MaxRate >= 1 || d.MaxEndpointRate < 0 || d.MaxEndpointRate >= 1 || d.MinCompared < 0 {
-		return nil, fmt.Errorf("%s: differences rates must be in [0, 1) and min_compared not negative", at("gates"))
+		return fmt.Errorf("%s: differences rates must be in [0, 1) and min_compared not negative", at("gates"))
 	}
 	if p.Failure.Consecutive == 0 {
 		p.Failure.Consecutive = 2
@@ -183,12 +153,12 @@ func (r *rawPlan) plan() (*Plan, error) {
 		p.Failure.Rollback = "immediate"
 	}
 	if p.Failure.Consecutive < 1 || (p.Failure.Rollback != "immediate" && p.Failure.Rollback != "steps") {
-		return nil, fmt.Errorf("%s: failure.consecutive must be at least 1 and rollback immediate or steps", at("failure"))
+		return fmt.Errorf("%s: failure.consecutive must be at least 1 and rollback immediate or steps", at("failure"))
 	}
 	for _, h := range p.Webhooks {
 		if err := validWebhook(h); err != nil {
-			return nil, fmt.Errorf("%s: %w", at("webhooks"), err)
+			return fmt.Errorf("%s: %w", at("webhooks"), err)
 		}
 	}
-	return p, nil
+	return nil
 }

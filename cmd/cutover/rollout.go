@@ -207,54 +207,52 @@ func openRollout(ctx context.Context, rf *rolloutFlags) (*rollout.Journal, strin
 	return j, name, nil
 }
 
-func newRolloutStatusCmd(a *app, rf *rolloutFlags) *cobra.Command {
+// newRolloutViewCmd builds a read-only subcommand that shows the rollout
+// named by the flags, as text or with --json.
+func newRolloutViewCmd(rf *rolloutFlags, use, short string, show func(ctx context.Context, j *rollout.Journal, name string, asJSON bool) error) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the step, the weight, each gate's figures and verdict, and the hold left",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			j, name, err := openRollout(ctx, rf)
+			j, name, err := openRollout(cmd.Context(), rf)
 			if err != nil {
 				return err
 			}
 			defer j.Close()
-			st, err := j.Load(ctx, name)
-			if err != nil {
-				return err
-			}
-			pending, err := j.Pending(ctx, name)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSONOut(a, st)
-			}
-			p, err := rollout.PlanOf(st)
-			if err != nil {
-				return err
-			}
-			return st.Describe(a.stdout, p, pending, time.Now())
+			return show(cmd.Context(), j, name, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-func newRolloutHistoryCmd(a *app, rf *rolloutFlags) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "history",
-		Short: "Show every transition of the rollout, with time, weight, gate figures and reason",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			j, name, err := openRollout(ctx, rf)
+func newRolloutStatusCmd(a *app, rf *rolloutFlags) *cobra.Command {
+	return newRolloutViewCmd(rf, "status", "Show the step, the weight, each gate's figures and verdict, and the hold left",
+		func(ctx context.Context, j *rollout.Journal, name string, asJSON bool) error {
+			st, err := j.Load(ctx, name)
 			if err != nil {
 				return err
 			}
-			defer j.Close()
+			if asJSON {
+				return writeJSONOut(a, st)
+			}
+			pending, err := j.Pending(ctx, name)
+			if err != nil {
+				return err
+			}
+			p, err := rollout.PlanOf(st)
+			if err != nil {
+				return err
+			}
+			return st.Describe(a.stdout, p, pending, time.Now())
+		})
+}
+
+func newRolloutHistoryCmd(a *app, rf *rolloutFlags) *cobra.Command {
+	return newRolloutViewCmd(rf, "history", "Show every transition of the rollout, with time, weight, gate figures and reason",
+		func(ctx context.Context, j *rollout.Journal, name string, asJSON bool) error {
 			events, err := j.History(ctx, name)
 			if err != nil {
 				return err
@@ -269,10 +267,7 @@ func newRolloutHistoryCmd(a *app, rf *rolloutFlags) *cobra.Command {
 				}
 			}
 			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+		})
 }
 
 func newRolloutOperatorCmd(a *app, rf *rolloutFlags, kind, short string, args cobra.PositionalArgs) *cobra.Command {
