@@ -252,3 +252,23 @@ func TestRolloutBadInput(t *testing.T) {
 		t.Errorf("pause without a controller: exit %d %q, want it applied at once", code, stdout)
 	}
 }
+
+// With --fail-safe-after, mirrors whose controller died fall back to 0.
+func TestRolloutFailSafe(t *testing.T) {
+	t.Parallel()
+	admin, m, token := mirrorForRollout(t)
+	dir := t.TempDir()
+	plan, state := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
+	os.WriteFile(plan, []byte(longStepPlan), 0o644)
+	c := startController(t, "--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state, "--fail-safe-after", "1s")
+	waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 2 })
+	if w := m.Weight(); w != 10 {
+		t.Fatalf("weight %g while the controller runs, want 10", w)
+	}
+	c.Process.Signal(syscall.SIGKILL)
+	c.Wait()
+	time.Sleep(1500 * time.Millisecond)
+	if w := m.Weight(); w != 0 {
+		t.Errorf("weight %g 1.5s after the controller died with a 1s fail-safe, want 0", w)
+	}
+}
