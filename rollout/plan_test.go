@@ -80,3 +80,20 @@ func TestParsePlanErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePlan: any input gives a plan that validates, or an error; never
+// a panic.
+func FuzzParsePlan(f *testing.F) {
+	f.Add([]byte("name: x\nsteps: [1, 5, 25, 50, 100]\n"))
+	f.Add([]byte("name: x\nsteps:\n  - {weight: 25, hold: 10m, pause_before: true}\n  - 100\nfailure: {rollback: steps}\n"))
+	f.Add([]byte("name: x\nsteps: [100]\ngates:\n  latency: {max_shift: 5ms}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePlan(data)
+		if err != nil {
+			return
+		}
+		if len(p.Steps) == 0 || p.Steps[len(p.Steps)-1].Weight != 100 || p.Interval <= 0 || p.FalseAlarm <= 0 {
+			t.Errorf("accepted an invalid plan: %+v", p)
+		}
+	})
+}
