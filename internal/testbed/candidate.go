@@ -73,6 +73,8 @@ func newCandidateHandler(origin *url.URL, sw *switchState) *candidateHandler {
 				xff = strings.Join(prior, ", ") + ", " + xff
 			}
 			pr.Out.Header.Set("X-Forwarded-For", xff)
+			// NGINX answers "Expect: 100-continue" itself and does not pass it on.
+			pr.Out.Header.Del("Expect")
 			pr.Out.Header.Set("X-Forwarded-Proto", "http")
 		},
 		ModifyResponse: func(resp *http.Response) error {

@@ -190,6 +190,7 @@ var probes = []probe{
 	{method: "GET", path: "/stream?chunks=3&delay_ms=5"},
 	{method: "HEAD", path: "/api/items?page=2", header: gz},
 	{method: "POST", path: "/echo", body: `{"hello":"world"}`, header: map[string]string{"Content-Type": "application/json"}},
+	{method: "POST", path: "/echo", body: `{"expect":"continue"}`, header: map[string]string{"Expect": "100-continue"}},
 	{method: "DELETE", path: "/echo?x=1"},
 	{method: "GET", path: "/nowhere"},
 }
