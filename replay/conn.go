@@ -173,6 +173,7 @@ func (c *conn) startParsers() {
 	cl, sv := &c.halves[c.client], &c.halves[1-c.client]
 	cl.p = newParser(roleRequest, requestSide{c}, c.r.cfg.MaxBody, c.syn)
 	sv.p = newParser(roleResponse, responseSide{c}, c.r.respBody(), c.syn)
+	cl.p.lean, sv.p.lean = c.r.cfg.FramingHeadersOnly, c.r.cfg.FramingHeadersOnly
 }
 
 // ReassemblyComplete ends both directions and settles every request still

@@ -21,6 +21,9 @@ type InspectConfig struct {
 	Read ReadConfig
 }
 
+// tableBlock is how many rows of the table are aligned together.
+const tableBlock = 1024
+
 // Line is one request as `cutover inspect --json` prints it.
 type Line struct {
 	Time      time.Time `json:"time"`
@@ -53,11 +56,13 @@ func Inspect(ctx context.Context, w io.Writer, files []string, cfg InspectConfig
 	defer bw.Flush()
 	var total Stats
 	var tw *tabwriter.Writer
+	rows := 0
 	enc := json.NewEncoder(bw)
 	if !cfg.JSON {
 		tw = tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME\tCLIENT\tSERVER\tMETHOD\tURI\tHOST\tBODY\tSTATUS")
 	}
+	cfg.Read.FramingHeadersOnly = true // nothing else is printed
 	for _, f := range files {
 		st, err := ReadFile(ctx, f, cfg.Read, func(rec *Record) error {
 			if rec.Skip != "" {
@@ -73,6 +78,11 @@ func Inspect(ctx context.Context, w io.Writer, files []string, cfg InspectConfig
 			}
 			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", l.Time.Format("15:04:05.000000"),
 				l.Client, l.Server, l.Method, clip(l.URI, 60), l.Host, l.BodyBytes, status)
+			if rows++; err == nil && rows%tableBlock == 0 {
+				// tabwriter keeps every row until flushed: aligning the
+				// table in blocks keeps memory bounded on captures of any size.
+				err = tw.Flush()
+			}
 			return err
 		})
 		total.Add(st)

@@ -88,36 +88,119 @@ func isVersion(b []byte) bool {
 	return len(b) == 8 && string(b[:7]) == "HTTP/1." && (b[7] == '0' || b[7] == '1')
 }
 
+// tokenLo and tokenHi are the RFC 9110 token characters (tchar: "!" / "#" /
+// "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
+// "~" / DIGIT / ALPHA) as bit masks of the bytes below 64 and 64–127.
+const (
+	tokenLo uint64 = 1<<'!' | 1<<'#' | 1<<'$' | 1<<'%' | 1<<'&' | 1<<'\'' | 1<<'*' | 1<<'+' | 1<<'-' | 1<<'.' |
+		0x3ff<<'0'
+	tokenHi uint64 = 0x3ffffff<<('A'-64) | 0x3ffffff<<('a'-64) |
+		1<<('^'-64) | 1<<('_'-64) | 1<<('`'-64) | 1<<('|'-64) | 1<<('~'-64)
+)
+
+func isTokenChar(c byte) bool {
+	if c < 64 {
+		return tokenLo>>c&1 != 0
+	}
+	return c < 128 && tokenHi>>(c-64)&1 != 0
+}
+
 // isToken reports whether b is an RFC 9110 token.
 func isToken(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+		if !isTokenChar(c) {
 			return false
 		}
 	}
 	return true
 }
 
-// addHeader parses one header line into h. Whitespace before the colon and
-// obsolete line folding are rejected, as RFC 9112 asks of servers, because
-// both are classic request-smuggling vectors.
-func addHeader(h http.Header, line []byte) bool {
+// headerLine reports whether line is a valid header field line. Whitespace
+// before the colon and obsolete line folding are rejected, as RFC 9112 asks
+// of servers, because both are classic request-smuggling vectors.
+func headerLine(line []byte) bool {
 	colon := bytes.IndexByte(line, ':')
-	if colon < 1 || !isToken(line[:colon]) {
+	return colon >= 1 && isToken(line[:colon])
+}
+
+// addHeader parses one header line into h (trailers).
+func addHeader(h http.Header, line []byte) bool {
+	if !headerLine(line) {
 		return false
 	}
+	colon := bytes.IndexByte(line, ':')
 	name := http.CanonicalHeaderKey(string(line[:colon]))
 	h[name] = append(h[name], string(bytes.Trim(line[colon+1:], " \t")))
 	return true
 }
 
+// parseHeaderBlock makes n checked header lines, each ended by '\n', into
+// a header: one string holds every name and value and one slice every
+// first value, so a message's header costs a few allocations, not a few
+// per line. Names already canonical (what clients send) are not copied.
+func parseHeaderBlock(block []byte, n int) http.Header {
+	h := make(http.Header, n)
+	if n == 0 {
+		return h
+	}
+	s := string(block)
+	vals := make([]string, n)
+	i := 0
+	for len(s) > 0 {
+		eol := strings.IndexByte(s, '\n')
+		line := s[:eol]
+		s = s[eol+1:]
+		colon := strings.IndexByte(line, ':')
+		name := http.CanonicalHeaderKey(line[:colon])
+		v := strings.Trim(line[colon+1:], " \t")
+		if old, ok := h[name]; ok {
+			h[name] = append(old, v)
+			continue
+		}
+		vals[i] = v
+		h[name] = vals[i : i+1 : i+1]
+		i++
+	}
+	return h
+}
+
+// framingHeaders is parseHeaderBlock keeping only what reading itself
+// needs: Host, Content-Length and Transfer-Encoding.
+func framingHeaders(block []byte) http.Header {
+	h := make(http.Header, 3)
+	for len(block) > 0 {
+		eol := bytes.IndexByte(block, '\n')
+		line := block[:eol]
+		block = block[eol+1:]
+		colon := bytes.IndexByte(line, ':')
+		var name string
+		switch n := line[:colon]; {
+		case len(n) == 4 && bytes.EqualFold(n, []byte("Host")):
+			name = "Host"
+		case len(n) == 14 && bytes.EqualFold(n, []byte("Content-Length")):
+			name = "Content-Length"
+		case len(n) == 17 && bytes.EqualFold(n, []byte("Transfer-Encoding")):
+			name = "Transfer-Encoding"
+		default:
+			continue
+		}
+		h[name] = append(h[name], string(bytes.Trim(line[colon+1:], " \t")))
+	}
+	return h
+}
+
 // trimEOL removes a trailing LF or CRLF.
 func trimEOL(line []byte) []byte {
-	line = bytes.TrimSuffix(line, []byte{'\n'})
-	return bytes.TrimSuffix(line, []byte{'\r'})
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
 }
 
 // bodyFraming decides how the body of m is delimited (RFC 9112 section 6.3),

@@ -66,6 +66,12 @@ type parser struct {
 	left    int64  // bytes left in a Content-Length body or chunk
 	held    []byte
 	seen    bool // a start line was read: the direction speaks HTTP/1.x
+	// block holds the header lines of the current message, each ended by
+	// '\n', checked as they come and made into m.header in one go when
+	// the block ends (one string for all names and values).
+	block []byte
+	lines int
+	lean  bool // keep only the headers reading needs (ReadConfig.FramingHeadersOnly)
 }
 
 // newParser returns a parser; started says whether the stream's start was
@@ -174,7 +180,8 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			if len(line) == 0 {
 				return // blank lines between messages are allowed
 			}
-			p.m = &message{start: start, time: at(off), header: http.Header{}}
+			p.m = &message{start: start, time: at(off)}
+			p.block, p.lines = p.block[:0], 0
 		}
 		// A new message, or the final response after a 1xx.
 		if !startLine(p.role, line, p.m) {
@@ -194,9 +201,12 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			return
 		}
 		p.hdr += len(line)
-		if p.hdr > maxHeaderBytes || !addHeader(p.m.header, line) {
+		if p.hdr > maxHeaderBytes || !headerLine(line) {
 			p.fail(ReasonMalformed)
+			return
 		}
+		p.block = append(append(p.block, line...), '\n')
+		p.lines++
 	case stChunkSize:
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
@@ -233,6 +243,7 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 // headersDone decides what follows a header block; next is the offset
 // after it in the data being fed.
 func (p *parser) headersDone(next int, at clock) {
+	p.headers()
 	m := p.m
 	if p.role == roleResponse && m.paired == nil && m.interim == 0 {
 		method, ok := p.h.pair(m, false)
@@ -256,7 +267,7 @@ func (p *parser) frame(end time.Time) {
 			return
 		}
 		m.interim++
-		m.status, m.header = 0, http.Header{}
+		m.status, m.header = 0, nil
 		p.st = stStart
 		return
 	}
@@ -278,6 +289,19 @@ func (p *parser) frame(end time.Time) {
 	case frameClose:
 		p.st = stClose
 	}
+}
+
+// headers makes the header lines read so far the current message's header,
+// once: a message that ends early keeps those it had.
+func (p *parser) headers() {
+	if p.m.header == nil {
+		if p.lean {
+			p.m.header = framingHeaders(p.block)
+		} else {
+			p.m.header = parseHeaderBlock(p.block, p.lines)
+		}
+	}
+	p.block, p.lines = p.block[:0], 0
 }
 
 // hold keeps a response's bytes until pair can answer, bounded by maxHold.
@@ -334,6 +358,7 @@ func (p *parser) fail(reason string) {
 	from := p.pos
 	if p.m != nil {
 		from = p.m.start
+		p.headers()
 	}
 	p.h.lost(p.m, from, p.pos, reason)
 	p.m, p.method, p.line, p.held = nil, "", p.line[:0], nil
@@ -354,6 +379,7 @@ func (p *parser) gap(n int64) {
 	from := p.pos
 	if p.m != nil {
 		from = p.m.start
+		p.headers()
 	}
 	p.pos += n
 	p.h.lost(p.m, from, p.pos, ReasonGap)
@@ -374,6 +400,7 @@ func (p *parser) end(last time.Time) {
 	case stDead:
 	default:
 		if p.m != nil {
+			p.headers()
 			p.h.lost(p.m, p.m.start, p.pos, ReasonIncomplete)
 		}
 	}

@@ -95,6 +95,10 @@ type ReadConfig struct {
 	// Responses keeps the recorded answers' bodies (for comparing against
 	// the recording); without it only their status and headers are kept.
 	Responses bool
+	// FramingHeadersOnly keeps, of every message's header, only Host,
+	// Content-Length and Transfer-Encoding: enough to list requests
+	// (cutover inspect), not to replay them.
+	FramingHeadersOnly bool
 	// FlushAfter is how long, in capture time, a direction waits for a
 	// missing segment before the gap is accepted. Zero means 2s.
 	FlushAfter time.Duration

@@ -69,6 +69,8 @@ type Result struct {
 	// Pacing is how late requests were sent against their schedule.
 	Pacing      *diff.Percentiles
 	Interrupted bool
+	// Elapsed is the time from the start of sending to the last answer.
+	Elapsed time.Duration
 }
 
 // Run reads cfg.Files and replays every request to the targets, handing
@@ -139,6 +141,7 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	r := &runner{cfg: cfg, send: send, sink: sink, sem: make(chan struct{}, slots),
 		sched: newSchedule(cfg.Speed, cfg.Rate), late: newLateness(), progress: p,
 		sendCtx: context.WithoutCancel(ctx)}
+	start := time.Now()
 	for it := range recs {
 		if r.dispatch(ctx, it.rec) && cfg.Limit > 0 && r.sent >= cfg.Limit {
 			stopReading()
@@ -146,6 +149,7 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 		sentRead.Store(it.read)
 	}
 	r.inflight.Wait()
+	res.Elapsed = time.Since(start)
 	readDone.Wait()
 	res.Sent, res.Pacing = r.sent, r.late.percentiles()
 	res.Interrupted = ctx.Err() != nil

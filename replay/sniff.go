@@ -2,7 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"net/http"
 )
 
 // Reasons a request, or a stream, is not replayed. They are the keys of
@@ -58,8 +57,9 @@ func (p *parser) resync(data []byte, off int, at clock) int {
 	var m message
 	if startLine(p.role, trimEOL(line), &m) {
 		m.start = p.pos + int64(i+1) - int64(len(line))
-		m.time, m.header = at(off), http.Header{}
+		m.time = at(off)
 		p.m, p.seen, p.hdr, p.st = &m, true, len(line), stHeaders
+		p.block, p.lines = p.block[:0], 0
 	}
 	return i + 1
 }

@@ -133,11 +133,22 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 	res, runErr := replay.Run(ctx, cfg, client, agg, a.log)
 	s := agg.Summary("replay")
 	s.PacingMs = res.Pacing
+	if s.Extra == nil {
+		s.Extra = map[string]json.RawMessage{}
+	}
 	if b, err := json.Marshal(res.Stats); err == nil {
-		if s.Extra == nil {
-			s.Extra = map[string]json.RawMessage{}
-		}
 		s.Extra["reader"] = b
+	}
+	run := struct {
+		Sent    int     `json:"sent"`
+		Seconds float64 `json:"seconds"`
+		Rate    float64 `json:"rate"`
+	}{Sent: res.Sent, Seconds: res.Elapsed.Seconds()}
+	if run.Seconds > 0 {
+		run.Rate = float64(res.Sent) / run.Seconds
+	}
+	if b, err := json.Marshal(run); err == nil {
+		s.Extra["replay"] = b
 	}
 	if f.jsonPath != "" {
 		if err := writeSummaryFile(f.jsonPath, s); err != nil {

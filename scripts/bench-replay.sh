@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Measures the acceptance figures of replay (issue 4) in one run on this
+# machine, and prints them with their ratios:
+#
+#   1. pacing: replay of pace.pcap.gz (2,000 req/s, 3 s) at --speed 1 against
+#      the test bed's legacy NGINX/Lua and candidate, pacing_ms from the
+#      summary JSON, RUNS times;
+#   2. cutover inspect against tshark -Y http.request on the same generated
+#      capture (INSPECT_SIZE, copies of pace.pcap.gz made by scripts/gencap);
+#   3. the peak RSS of cutover inspect reading a generated RSS_SIZE capture;
+#   4. replay --speed max against two NGINX/Lua instances (legacy as --legacy,
+#      the second legacy as --candidate) against wrk on legacy alone, same
+#      path mix, same connections, DURATION of wrk.
+#
+#   scripts/bench-replay.sh [INSPECT_SIZE] [RSS_SIZE] [DURATION] [RUNS]   # default 150M 1G 5s 3
+#
+# Generated captures live in a temporary directory and are removed at exit.
+set -euo pipefail
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin
+cd "$(dirname "$0")/.."
+big=${1:-150M}
+huge=${2:-1G}
+dur=${3:-5s}
+runs=${4:-3}
+conns=64
+
+command -v tshark >/dev/null || CUTOVER_DEPS_EXTRA="tshark:tshark" bash scripts/deps.sh
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/cutover" ./cmd/cutover
+go build -o "$work/gencap" ./scripts/gencap
+cut="$work/cutover"
+py() { python3 -c "$@"; }
+# timed OUT CMD...: runs CMD with stdout to /dev/null; OUT gets "seconds maxrss_kb".
+timed() {
+  local out=$1
+  shift
+  /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null
+}
+
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3)"
+
+# --- test bed: legacy, second legacy, candidate -----------------------------
+"$cut" testbed up --secondary --log-level warn >"$work/bed.txt" 2>"$work/bed.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^candidate' "$work/bed.txt" 2>/dev/null && break; sleep 0.1; done
+legacy=$(awk '/^legacy /{print $2}' "$work/bed.txt")
+secondary=$(awk '/^secondary/{print $2}' "$work/bed.txt")
+candidate=$(awk '/^candidate/{print $2}' "$work/bed.txt")
+[ -n "$legacy" ] && [ -n "$secondary" ] && [ -n "$candidate" ] || { cat "$work/bed.txt" "$work/bed.log" >&2; exit 1; }
+
+# --- 1. pacing ---------------------------------------------------------------
+echo
+echo "## pacing: replay replay/testdata/pace.pcap.gz (6,000 requests at 2,000 req/s) --speed 1"
+printf '%-4s %8s %8s %8s %8s %8s %8s\n' run p50_ms p90_ms p99_ms max_ms sends cpu_s
+for r in $(seq "$runs"); do
+  /usr/bin/time -f '%U %S' -o "$work/t" "$cut" replay replay/testdata/pace.pcap.gz --legacy "$legacy" \
+    --candidate "$candidate" --speed 1 --progress off --log-level warn --json "$work/pace.json" >/dev/null || true
+  cpu=$(awk 'END{print $1+$2}' "$work/t")
+  py "import json; p=json.load(open('$work/pace.json'))['pacing_ms']; print('%-4s %8.3f %8.3f %8.3f %8.3f %8d %8s' % ('$r', p['p50'], p['p90'], p['p99'], p['max'], p['count'], '$cpu'))"
+done
+
+# --- 2. inspect against tshark ----------------------------------------------
+"$work/gencap" -in replay/testdata/pace.pcap.gz -size "$big" -out "$work/big.pcap" 2>"$work/gencap.log"
+size_mb=$(py "import os; print(os.path.getsize('$work/big.pcap')>>20)")
+cat "$work/big.pcap" >/dev/null # both read it from the page cache
+echo
+echo "## inspect: a ${size_mb} MB capture ($(cat "$work/gencap.log" | cut -d' ' -f2-))"
+timed "$work/t.cut" "$cut" inspect "$work/big.pcap"
+"$cut" inspect --json "$work/big.pcap" | tail -1 >"$work/cut.summary"
+timed "$work/t.tshark" tshark -n -r "$work/big.pcap" -Y http.request
+tshark_n=$(tshark -n -r "$work/big.pcap" -Y http.request 2>/dev/null | wc -l)
+read -r cut_s cut_kb <"$work/t.cut"
+read -r ts_s ts_kb <"$work/t.tshark"
+cut_n=$(py "import json; print(json.load(open('$work/cut.summary'))['summary']['requests'])")
+printf '%-34s %8s %10s %10s\n' command seconds requests maxrss_MB
+printf '%-34s %8s %10s %10s\n' "cutover inspect" "$cut_s" "$cut_n" "$((cut_kb / 1024))"
+printf '%-34s %8s %10s %10s\n' "tshark -n -r F -Y http.request" "$ts_s" "$tshark_n" "$((ts_kb / 1024))"
+py "print(f'inspect is {$ts_s/$cut_s:.1f}x faster than tshark ({$size_mb/$cut_s:.0f} MB/s against {$size_mb/$ts_s:.0f} MB/s); target >= 20x')"
+rm -f "$work/big.pcap"
+
+# --- 3. RSS on a big capture ---------------------------------------------------
+"$work/gencap" -in replay/testdata/pace.pcap.gz -size "$huge" -out "$work/huge.pcap" 2>"$work/gencap.log"
+size_mb=$(py "import os; print(os.path.getsize('$work/huge.pcap')>>20)")
+echo
+echo "## memory: cutover inspect on a ${size_mb} MB capture ($(cut -d' ' -f2- "$work/gencap.log"))"
+timed "$work/t.huge" "$cut" inspect "$work/huge.pcap"
+read -r huge_s huge_kb <"$work/t.huge"
+echo "table output: ${huge_s} s, max RSS $((huge_kb / 1024)) MB (target < 256 MB)"
+timed "$work/t.huge" "$cut" inspect --json "$work/huge.pcap"
+read -r huge_s huge_kb <"$work/t.huge"
+echo "--json output: ${huge_s} s, max RSS $((huge_kb / 1024)) MB"
+rm -f "$work/huge.pcap"
+
+# --- 4. replay --speed max against wrk ---------------------------------------
+"$work/gencap" -in replay/testdata/pace.pcap.gz -size 30M -out "$work/load.pcap" 2>"$work/gencap.log"
+cat >"$work/mix.lua" <<'LUA'
+-- the path mix of pace.pcap.gz, in turn
+local paths = {"/edge/health", "/api/items/1", "/text", "/api/items/2?x=1"}
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+echo
+echo "## replay --speed max --concurrency $conns against two NGINX/Lua instances; wrk -t2 -c$conns -d$dur against one"
+wrk -t2 -c"$conns" -d"$dur" -s "$work/mix.lua" "$legacy" >"$work/wrk.txt"
+wrk_rps=$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt")
+timed "$work/t.replay" "$cut" replay "$work/load.pcap" --legacy "$legacy" --candidate "$secondary" \
+  --speed max --concurrency "$conns" --progress off --log-level warn --json "$work/max.json" || true
+read -r rep_s _ <"$work/t.replay"
+py "
+import json
+s = json.load(open('$work/max.json'))
+r = s['extra']['replay']
+c = s['counts']
+wall = r['sent'] / $rep_s
+print(f\"wrk on legacy alone:           {$wrk_rps:>9.0f} req/s\")
+print(f\"replay to legacy + second:     {r['rate']:>9.0f} exchanges/s ({r['sent']} in {r['seconds']:.2f} s; {wall:.0f}/s counting start-up and reading, {2*r['rate']:.0f} NGINX requests/s)\")
+print(f\"  compared {c['compared']}, failed {c['failed']}, skipped {c['skipped']}\")
+print(f\"ratio replay/wrk: {r['rate']/$wrk_rps:.2f} (target >= 0.40)\")
+"
