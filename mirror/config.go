@@ -41,6 +41,10 @@ type Config struct {
 	// QueueSize bounds shadow requests waiting for a worker [1024]; when
 	// full, new ones are dropped and counted as queue_full.
 	QueueSize int
+	// QueueBytes bounds the bodies held by queued shadow copies (request
+	// and primary answer) [256 MiB]: a queue of large answers must not
+	// exhaust memory; past it, copies are dropped as queue_full.
+	QueueBytes int64
 	// Workers is the number of shadow senders [64].
 	Workers int
 	// ShadowTimeout bounds one shadow exchange [10s].
@@ -70,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 1024
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 256 << 20
 	}
 	if c.Workers <= 0 {
 		c.Workers = 64

@@ -263,3 +263,26 @@ func TestNoiseLearnedWithoutSecondary(t *testing.T) {
 		t.Errorf("faithful candidate, noise learned from legacy: want nothing reported, got %v", got)
 	}
 }
+
+// Large answers fill the shadow queue's byte budget before its slots:
+// copies past it are dropped as queue_full, clients are served all the same.
+func TestShadowQueueByteBudget(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{Candidate: testbed.CandidateConfig{Switches: testbed.Switches{
+		Latency: testbed.Latency{Fixed: testbed.Duration(300 * time.Millisecond)},
+	}}})
+	// 64 KiB answers, a 200 KiB budget: about 3 copies fit at a time.
+	r := startMirror(t, bed, Config{QueueSize: 1000, QueueBytes: 200 << 10, Workers: 1}, ServerConfig{})
+	for range 20 {
+		if g := get(r.url, "/binary", nil); g.err != nil || len(g.body) != 64<<10 {
+			t.Fatalf("client got %d bytes, %v", len(g.body), g.err)
+		}
+	}
+	s := r.stop(t)
+	if err := s.Counts.Check(); err != nil {
+		t.Error(err)
+	}
+	if full := s.Counts.Skipped["queue_full"]; full < 10 {
+		t.Errorf("queue_full %d of 20 with room for ~3 copies of 64 KiB, want most dropped: %+v", full, s.Counts)
+	}
+}

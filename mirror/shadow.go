@@ -45,6 +45,7 @@ type shadowPool struct {
 	noiseLeft atomic.Int64
 
 	jobs     chan *shadowJob
+	bytes    atomic.Int64 // body bytes held by queued and in-flight jobs
 	mu       sync.RWMutex // guards closed against sends on a closed channel
 	closed   bool
 	ctx      context.Context
@@ -75,12 +76,23 @@ func (p *shadowPool) submit(j *shadowJob) string {
 	if p.closed {
 		return "shutdown"
 	}
+	size := j.size()
+	if p.bytes.Add(size) > p.cfg.QueueBytes {
+		p.bytes.Add(-size)
+		return "queue_full"
+	}
 	select {
 	case p.jobs <- j:
 		return ""
 	default:
+		p.bytes.Add(-size)
 		return "queue_full"
 	}
+}
+
+// size is what a job holds in memory, near enough.
+func (j *shadowJob) size() int64 {
+	return int64(len(j.req.Body) + len(j.primaryAnswer.Body) + 1024)
 }
 
 func (p *shadowPool) queued() int { return len(p.jobs) }
@@ -91,6 +103,7 @@ func (p *shadowPool) work() {
 		p.inFlight.Add(1)
 		p.send(j)
 		p.inFlight.Add(-1)
+		p.bytes.Add(-j.size())
 	}
 }
 

@@ -25,6 +25,7 @@ type mirrorFlags struct {
 	splitKey, forceHeader          string
 	maxBody                        int64
 	queue, workers                 int
+	queueBytes                     int64
 	shadowTimeout, shutdownTimeout time.Duration
 	unsafe, h2c                    bool
 	tlsCert, tlsKey                string
@@ -62,6 +63,7 @@ not run.`,
 	fl.Float64Var(&f.sample, "sample", 100, "percent of users whose requests are shadowed (0-100)")
 	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request or response body compared, in bytes")
 	fl.IntVar(&f.queue, "queue", 1024, "shadow copies waiting at most; beyond, dropped as queue_full")
+	fl.Int64Var(&f.queueBytes, "queue-bytes", 256<<20, "body bytes queued shadow copies may hold; beyond, dropped as queue_full")
 	fl.IntVar(&f.workers, "workers", 64, "shadow senders")
 	fl.DurationVar(&f.shadowTimeout, "shadow-timeout", 10*time.Second, "timeout of one shadow exchange")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "wait for in-flight requests on shutdown")
@@ -80,7 +82,7 @@ not run.`,
 func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	cfg := mirror.Config{
 		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
-		MaxBody: f.maxBody, QueueSize: f.queue, Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
+		MaxBody: f.maxBody, QueueSize: f.queue, QueueBytes: f.queueBytes, Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
 	}
 	var err error
 	for _, t := range []struct {
