@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	stdlog "log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -156,6 +157,9 @@ func (m *Mirror) newProxy(target *url.URL) *httputil.ReverseProxy {
 	transport.Proxy = nil
 	return &httputil.ReverseProxy{
 		Transport: transport,
+		// The proxy's own complaints (a body copy cut off) go to our
+		// logger, never to the standard library's global one.
+		ErrorLog: stdlog.New(m.log.With().Str("component", "proxy").Logger(), "", 0),
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // the target sees the host the client asked for

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"time"
@@ -68,7 +69,8 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
 	s := &Server{cfg: cfg, m: m, log: log}
-	s.client = &http.Server{Handler: m, ReadHeaderTimeout: 30 * time.Second}
+	errLog := stdlog.New(log.With().Str("component", "http").Logger(), "", 0)
+	s.client = &http.Server{Handler: m, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
 	if cfg.H2C {
 		s.client.Protocols = new(http.Protocols)
 		s.client.Protocols.SetHTTP1(true)
@@ -89,7 +91,7 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 	s.Addr = s.lc.Addr().String()
 	if cfg.Admin != "off" {
 		m.metrics.withCounts(results.Counts)
-		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken), ReadHeaderTimeout: 10 * time.Second}
+		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
 		if s.la, err = net.Listen("tcp", cfg.Admin); err != nil {
 			s.lc.Close()
 			return nil, fmt.Errorf("admin listen: %w", err)
