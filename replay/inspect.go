@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -51,59 +54,138 @@ func NewLine(rec *Record) Line {
 // Inspect reads files and prints every request found, in capture order,
 // then a summary of all files. Nothing is sent. It returns the stats of
 // all files; an unreadable file stops it with that file's error.
+//
+// Reading and printing run on two goroutines, handing lines over in
+// batches: on a capture of small requests, formatting costs a fifth of
+// what reading does.
 func Inspect(ctx context.Context, w io.Writer, files []string, cfg InspectConfig) (Stats, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
-	var total Stats
-	var tw *tabwriter.Writer
-	rows := 0
-	enc := json.NewEncoder(bw)
-	if !cfg.JSON {
-		tw = tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME\tCLIENT\tSERVER\tMETHOD\tURI\tHOST\tBODY\tSTATUS")
+	out := newLinePrinter(bw, cfg.JSON)
+	batches := make(chan []Line, 4)
+	free := make(chan []Line, 6)
+	failed := make(chan struct{})
+	var werr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for b := range batches {
+			for i := range b {
+				if werr == nil {
+					if werr = out.print(&b[i]); werr != nil {
+						close(failed)
+					}
+				}
+			}
+			select {
+			case free <- b[:0]:
+			default:
+			}
+		}
+	})
+	batch := make([]Line, 0, inspectBatch)
+	send := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		select {
+		case batches <- batch:
+		case <-failed:
+			return errors.New("printing stopped")
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]Line, 0, inspectBatch)
+		}
+		return nil
 	}
+	var total Stats
+	var err error
 	cfg.Read.FramingHeadersOnly = true // nothing else is printed
 	for _, f := range files {
-		st, err := ReadFile(ctx, f, cfg.Read, func(rec *Record) error {
+		var st Stats
+		st, err = ReadFile(ctx, f, cfg.Read, func(rec *Record) error {
 			if rec.Skip != "" {
 				return nil
 			}
-			l := NewLine(rec)
-			if cfg.JSON {
-				return enc.Encode(l)
+			if batch = append(batch, NewLine(rec)); len(batch) == inspectBatch {
+				return send()
 			}
-			status := "-"
-			if l.Status != nil {
-				status = fmt.Sprint(*l.Status)
-			}
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", l.Time.Format("15:04:05.000000"),
-				l.Client, l.Server, l.Method, clip(l.URI, 60), l.Host, l.BodyBytes, status)
-			if rows++; err == nil && rows%tableBlock == 0 {
-				// tabwriter keeps every row until flushed: aligning the
-				// table in blocks keeps memory bounded on captures of any size.
-				err = tw.Flush()
-			}
-			return err
+			return nil
 		})
 		total.Add(st)
 		if err != nil {
-			if tw != nil {
-				tw.Flush()
-			}
-			return total, err
+			break
 		}
+	}
+	if err == nil {
+		err = send()
+	}
+	close(batches)
+	wg.Wait()
+	if werr != nil {
+		return total, werr // what stopped printing, not that it stopped
+	}
+	if ferr := out.flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return total, err
 	}
 	if total.Skipped == nil {
 		total.Skipped = map[string]int{}
 	}
 	if cfg.JSON {
-		return total, enc.Encode(struct {
+		return total, out.enc.Encode(struct {
 			Summary Stats `json:"summary"`
 		}{total})
 	}
-	tw.Flush()
-	_, err := fmt.Fprintln(bw, SummaryLine(total))
+	_, err = fmt.Fprintln(bw, SummaryLine(total))
 	return total, err
+}
+
+// inspectBatch is how many lines the reader hands the printer at once.
+const inspectBatch = 256
+
+// linePrinter prints lines as JSON or as a table.
+type linePrinter struct {
+	enc  *json.Encoder
+	tw   *tabwriter.Writer
+	rows int
+}
+
+func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
+	if asJSON {
+		return &linePrinter{enc: json.NewEncoder(w)}
+	}
+	p := &linePrinter{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	fmt.Fprintln(p.tw, "TIME\tCLIENT\tSERVER\tMETHOD\tURI\tHOST\tBODY\tSTATUS")
+	return p
+}
+
+func (p *linePrinter) print(l *Line) error {
+	if p.enc != nil {
+		return p.enc.Encode(l)
+	}
+	status := "-"
+	if l.Status != nil {
+		status = strconv.Itoa(*l.Status)
+	}
+	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", l.Time.Format("15:04:05.000000"),
+		l.Client, l.Server, l.Method, clip(l.URI, 60), l.Host, l.BodyBytes, status)
+	if p.rows++; err == nil && p.rows%tableBlock == 0 {
+		// tabwriter keeps every row until flushed: aligning the table in
+		// blocks keeps memory bounded on captures of any size.
+		err = p.tw.Flush()
+	}
+	return err
+}
+
+func (p *linePrinter) flush() error {
+	if p.tw != nil {
+		return p.tw.Flush()
+	}
+	return nil
 }
 
 // SummaryLine says in one line what was read and what was skipped, and

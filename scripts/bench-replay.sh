@@ -6,13 +6,14 @@
 #      the test bed's legacy NGINX/Lua and candidate, pacing_ms from the
 #      summary JSON, RUNS times;
 #   2. cutover inspect against tshark -Y http.request on the same generated
-#      capture (INSPECT_SIZE, copies of pace.pcap.gz made by scripts/gencap);
+#      captures (INSPECT_SIZE each, copies made by scripts/gencap of
+#      pace.pcap.gz, small API answers, and of curl.pcap, larger bodies);
 #   3. the peak RSS of cutover inspect reading a generated RSS_SIZE capture;
 #   4. replay --speed max against two NGINX/Lua instances (legacy as --legacy,
 #      the second legacy as --candidate) against wrk on legacy alone, same
 #      path mix, same connections, DURATION of wrk.
 #
-#   scripts/bench-replay.sh [INSPECT_SIZE] [RSS_SIZE] [DURATION] [RUNS]   # default 150M 1G 5s 3
+#   scripts/bench-replay.sh [INSPECT_SIZE] [RSS_SIZE] [DURATION] [RUNS]   # default 150M 1G 3s 3
 #
 # Generated captures live in a temporary directory and are removed at exit.
 set -euo pipefail
@@ -20,9 +21,10 @@ export PATH=$PATH:/usr/local/go/bin:/usr/sbin
 cd "$(dirname "$0")/.."
 big=${1:-150M}
 huge=${2:-1G}
-dur=${3:-5s}
+dur=${3:-3s}
 runs=${4:-3}
 conns=64
+load=60M # the replay --speed max capture: 8 copies of pace.pcap.gz, 48,000 requests
 
 command -v tshark >/dev/null || CUTOVER_DEPS_EXTRA="tshark:tshark" bash scripts/deps.sh
 work=$(mktemp -d)
@@ -40,9 +42,11 @@ cut="$work/cutover"
 py() { python3 -c "$@"; }
 # timed OUT CMD...: runs CMD with stdout to /dev/null; OUT gets "seconds maxrss_kb".
 timed() {
-  local out=$1
+  local out=$1 rc=0
   shift
-  /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null
+  /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null || rc=$?
+  tail -1 "$out" >"$out.last" && mv "$out.last" "$out" # after "Command exited with non-zero status"
+  return $rc
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3)"
@@ -68,29 +72,40 @@ for r in $(seq "$runs"); do
 done
 
 # --- 2. inspect against tshark ----------------------------------------------
-"$work/gencap" -in replay/testdata/pace.pcap.gz -size "$big" -out "$work/big.pcap" 2>"$work/gencap.log"
-size_mb=$(py "import os; print(os.path.getsize('$work/big.pcap')>>20)")
-cat "$work/big.pcap" >/dev/null # both read it from the page cache
-echo
-echo "## inspect: a ${size_mb} MB capture ($(cat "$work/gencap.log" | cut -d' ' -f2-))"
-timed "$work/t.cut" "$cut" inspect "$work/big.pcap"
-"$cut" inspect --json "$work/big.pcap" | tail -1 >"$work/cut.summary"
-timed "$work/t.tshark" tshark -n -r "$work/big.pcap" -Y http.request
-tshark_n=$(tshark -n -r "$work/big.pcap" -Y http.request 2>/dev/null | wc -l)
-read -r cut_s cut_kb <"$work/t.cut"
-read -r ts_s ts_kb <"$work/t.tshark"
-cut_n=$(py "import json; print(json.load(open('$work/cut.summary'))['summary']['requests'])")
-printf '%-34s %8s %10s %10s\n' command seconds requests maxrss_MB
-printf '%-34s %8s %10s %10s\n' "cutover inspect" "$cut_s" "$cut_n" "$((cut_kb / 1024))"
-printf '%-34s %8s %10s %10s\n' "tshark -n -r F -Y http.request" "$ts_s" "$tshark_n" "$((ts_kb / 1024))"
-py "print(f'inspect is {$ts_s/$cut_s:.1f}x faster than tshark ({$size_mb/$cut_s:.0f} MB/s against {$size_mb/$ts_s:.0f} MB/s); target >= 20x')"
-rm -f "$work/big.pcap"
+# vs_tshark SOURCE: copies of SOURCE up to $big, read by both (best of 2 each).
+vs_tshark() {
+  "$work/gencap" -in "$1" -size "$big" -out "$work/big.pcap" 2>"$work/gencap.log"
+  local size_mb
+  size_mb=$(py "import os; print(os.path.getsize('$work/big.pcap')>>20)")
+  cat "$work/big.pcap" >/dev/null # both read it from the page cache
+  echo
+  echo "## inspect against tshark: ${size_mb} MB, $(cut -d' ' -f2- "$work/gencap.log")"
+  local cut_s=999 ts_s=999 s kb cut_kb ts_kb
+  for _ in 1 2; do
+    timed "$work/t" "$cut" inspect "$work/big.pcap"
+    read -r s kb <"$work/t"
+    if py "exit(0 if $s < $cut_s else 1)"; then cut_s=$s cut_kb=$kb; fi
+    timed "$work/t" tshark -n -r "$work/big.pcap" -Y http.request
+    read -r s kb <"$work/t"
+    if py "exit(0 if $s < $ts_s else 1)"; then ts_s=$s ts_kb=$kb; fi
+  done
+  local cut_n tshark_n
+  cut_n=$("$cut" inspect --json "$work/big.pcap" | tail -1 | py "import json,sys; print(json.load(sys.stdin)['summary']['requests'])")
+  tshark_n=$(tshark -n -r "$work/big.pcap" -Y http.request 2>/dev/null | wc -l)
+  printf '%-34s %8s %10s %10s\n' command seconds requests maxrss_MB
+  printf '%-34s %8s %10s %10s\n' "cutover inspect F" "$cut_s" "$cut_n" "$((cut_kb / 1024))"
+  printf '%-34s %8s %10s %10s\n' "tshark -n -r F -Y http.request" "$ts_s" "$tshark_n" "$((ts_kb / 1024))"
+  py "print(f'inspect is {$ts_s/$cut_s:.1f}x faster than tshark ({$size_mb/$cut_s:.0f} MB/s against {$size_mb/$ts_s:.0f} MB/s); target >= 20x')"
+  rm -f "$work/big.pcap"
+}
+vs_tshark replay/testdata/pace.pcap.gz # small API answers: packet- and header-bound
+vs_tshark replay/testdata/curl.pcap    # pages, uploads, a 1 MB answer: byte-bound
 
 # --- 3. RSS on a big capture ---------------------------------------------------
 "$work/gencap" -in replay/testdata/pace.pcap.gz -size "$huge" -out "$work/huge.pcap" 2>"$work/gencap.log"
 size_mb=$(py "import os; print(os.path.getsize('$work/huge.pcap')>>20)")
 echo
-echo "## memory: cutover inspect on a ${size_mb} MB capture ($(cut -d' ' -f2- "$work/gencap.log"))"
+echo "## memory: cutover inspect on a ${size_mb} MB capture, $(cut -d' ' -f2- "$work/gencap.log")"
 timed "$work/t.huge" "$cut" inspect "$work/huge.pcap"
 read -r huge_s huge_kb <"$work/t.huge"
 echo "table output: ${huge_s} s, max RSS $((huge_kb / 1024)) MB (target < 256 MB)"
@@ -100,7 +115,9 @@ echo "--json output: ${huge_s} s, max RSS $((huge_kb / 1024)) MB"
 rm -f "$work/huge.pcap"
 
 # --- 4. replay --speed max against wrk ---------------------------------------
-"$work/gencap" -in replay/testdata/pace.pcap.gz -size 30M -out "$work/load.pcap" 2>"$work/gencap.log"
+# Alternating rounds, so that the load of whatever else runs on the machine
+# weighs on both alike; the ratio of each round and their median.
+"$work/gencap" -in replay/testdata/pace.pcap.gz -size "$load" -out "$work/load.pcap" 2>"$work/gencap.log"
 cat >"$work/mix.lua" <<'LUA'
 -- the path mix of pace.pcap.gz, in turn
 local paths = {"/edge/health", "/api/items/1", "/text", "/api/items/2?x=1"}
@@ -111,20 +128,28 @@ request = function()
 end
 LUA
 echo
-echo "## replay --speed max --concurrency $conns against two NGINX/Lua instances; wrk -t2 -c$conns -d$dur against one"
-wrk -t2 -c"$conns" -d"$dur" -s "$work/mix.lua" "$legacy" >"$work/wrk.txt"
-wrk_rps=$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt")
-timed "$work/t.replay" "$cut" replay "$work/load.pcap" --legacy "$legacy" --candidate "$secondary" \
-  --speed max --concurrency "$conns" --progress off --log-level warn --json "$work/max.json" || true
-read -r rep_s _ <"$work/t.replay"
-py "
+echo "## replay --speed max --concurrency $conns of $(cut -d' ' -f2- "$work/gencap.log") to legacy + second legacy;"
+echo "## wrk -t2 -c$conns -d$dur (same path mix) to legacy alone; $runs alternating rounds"
+printf '%-6s %12s %18s %8s %12s\n' round wrk_req/s replay_exchanges/s ratio replay_cpu_s
+: >"$work/ratios"
+for r in $(seq "$runs"); do
+  wrk -t2 -c"$conns" -d"$dur" -s "$work/mix.lua" "$legacy" >"$work/wrk.txt"
+  wrk_rps=$(awk '/^Requests\/sec/{print $2}' "$work/wrk.txt")
+  /usr/bin/time -f '%U %S' -o "$work/t" "$cut" replay "$work/load.pcap" --legacy "$legacy" --candidate "$secondary" \
+    --speed max --concurrency "$conns" --progress off --log-level warn --json "$work/max.json" >/dev/null || true
+  cpu=$(tail -1 "$work/t" | awk '{print $1+$2}')
+  py "
 import json
 s = json.load(open('$work/max.json'))
-r = s['extra']['replay']
-c = s['counts']
-wall = r['sent'] / $rep_s
-print(f\"wrk on legacy alone:           {$wrk_rps:>9.0f} req/s\")
-print(f\"replay to legacy + second:     {r['rate']:>9.0f} exchanges/s ({r['sent']} in {r['seconds']:.2f} s; {wall:.0f}/s counting start-up and reading, {2*r['rate']:.0f} NGINX requests/s)\")
-print(f\"  compared {c['compared']}, failed {c['failed']}, skipped {c['skipped']}\")
-print(f\"ratio replay/wrk: {r['rate']/$wrk_rps:.2f} (target >= 0.40)\")
+r, c = s['extra']['replay'], s['counts']
+assert c['compared'] == r['sent'], c
+ratio = r['rate'] / $wrk_rps
+open('$work/ratios', 'a').write(f'{ratio}\n')
+print('%-6s %12.0f %18.0f %8.2f %12s' % ('$r', $wrk_rps, r['rate'], ratio, '$cpu'))
+"
+done
+py "
+import statistics
+rs = [float(x) for x in open('$work/ratios')]
+print(f'median ratio replay/wrk: {statistics.median(rs):.2f} (target >= 0.40); each exchange is 2 NGINX requests')
 "
