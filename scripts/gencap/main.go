@@ -2,7 +2,8 @@
 // one: it writes copies of an Ethernet/IPv4 capture one after another in
 // time, each copy's client side moved to its own address (10.x.y.2) so that
 // every copy's connections are distinct, until the output reaches -size.
-// IPv4 and TCP checksums are updated for the new addresses.
+// IPv4 header checksums are updated for the new addresses, TCP checksums
+// adjusted alike (on loopback they are the kernel's partial ones anyway).
 //
 //	go run ./scripts/gencap -in replay/testdata/pace.pcap.gz -size 150M -out /tmp/big.pcap
 package main
