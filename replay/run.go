@@ -55,8 +55,14 @@ type Config struct {
 	// AgainstRecorded compares the candidate with the answer recorded in
 	// the capture instead of a live legacy.
 	AgainstRecorded bool
-	Filter          Filter
-	Read            ReadConfig
+	// NoiseSamples, without a Secondary, is how many of the first safe
+	// requests are sent to legacy twice: the second answer stands in as the
+	// secondary of that exchange, so the diff engine learns what legacy
+	// varies on by itself (request ids, timestamps) and discounts it from
+	// then on. Zero means 100; negative turns it off.
+	NoiseSamples int
+	Filter       Filter
+	Read         ReadConfig
 	// Progress, when set, gets a progress line (meant for a terminal).
 	Progress   io.Writer
 	Differents func() int64 // differences so far, for the progress line
@@ -141,6 +147,12 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	r := &runner{cfg: cfg, send: send, sink: sink, sem: make(chan struct{}, slots),
 		sched: newSchedule(cfg.Speed, cfg.Rate), late: newLateness(), progress: p,
 		sendCtx: context.WithoutCancel(ctx)}
+	switch {
+	case cfg.NoiseSamples == 0:
+		r.noiseLeft.Store(100)
+	case cfg.NoiseSamples > 0:
+		r.noiseLeft.Store(int64(cfg.NoiseSamples))
+	}
 	start := time.Now()
 	for it := range recs {
 		if r.dispatch(ctx, it.rec) && cfg.Limit > 0 && r.sent >= cfg.Limit {
@@ -170,6 +182,8 @@ type runner struct {
 	inflight sync.WaitGroup
 	sent     int
 	timer    *time.Timer
+	// noiseLeft counts down the exchanges that also ask legacy twice.
+	noiseLeft atomic.Int64
 }
 
 // dispatch counts rec or sends it when due; it reports whether it sent.
@@ -267,8 +281,11 @@ func (r *runner) exchange(rec *Record) *diff.Exchange {
 	} else {
 		wg.Go(func() { ex.Legacy = r.send.Do(r.sendCtx, r.cfg.Legacy, &req) })
 	}
-	if r.cfg.Secondary != nil {
+	switch {
+	case r.cfg.Secondary != nil:
 		wg.Go(func() { ex.Secondary = r.send.Do(r.sendCtx, r.cfg.Secondary, &req) })
+	case !r.cfg.AgainstRecorded && safe(req.Method) && r.noiseLeft.Add(-1) >= 0:
+		wg.Go(func() { ex.Secondary = r.send.Do(r.sendCtx, r.cfg.Legacy, &req) })
 	}
 	ex.Candidate = r.send.Do(r.sendCtx, r.cfg.Candidate, &req)
 	wg.Wait()

@@ -220,3 +220,43 @@ func TestProgressLine(t *testing.T) {
 		})
 	}
 }
+
+// Without a secondary and without rules, the first requests sent to legacy
+// twice teach the diff engine the edge's own noise (request ids, edge
+// timestamps); turned off, the same replay reports them.
+func TestReplayLearnsNoiseWithoutSecondary(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	for _, tt := range []struct {
+		name       string
+		samples    int
+		wantReport bool
+	}{
+		{"learned", 0, false},
+		{"not learned", -1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			agg := diff.NewAggregator(diff.AggregatorConfig{})
+			client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
+			defer client.Close()
+			cfg := Config{Files: []string{filepath.Join("testdata", "wrk.pcap.gz")}, NoiseSamples: tt.samples,
+				Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Candidate.URL)}
+			if _, err := Run(context.Background(), cfg, client, agg, zerolog.Nop()); err != nil {
+				t.Fatal(err)
+			}
+			s := agg.Summary("replay")
+			reported := map[string]bool{}
+			for _, e := range s.Endpoints {
+				for _, f := range e.ReportedFields() {
+					reported[f.Path] = true
+				}
+			}
+			if got := reported["header.X-Request-Id"]; got != tt.wantReport {
+				t.Errorf("X-Request-Id reported = %v, want %v (counts %+v, reported %v)", got, tt.wantReport, s.Counts, reported)
+			}
+			if !tt.wantReport && s.Counts.Different != 0 {
+				t.Errorf("faithful candidate with noise learned: %d of %d differ, want 0 (reported %v)", s.Counts.Different, s.Counts.Compared, reported)
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ type replayFlags struct {
 	legacy, candidate, secondary string
 	host, speed                  string
 	concurrency, limit, maxBody  int
+	noiseSamples                 int
 	timeout                      time.Duration
 	filters                      []string
 	rate                         float64
@@ -53,6 +54,7 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.legacy, "legacy", "", "legacy base URL (required unless --against-recorded)")
 	fl.StringVar(&f.candidate, "candidate", "", "candidate base URL (required)")
 	fl.StringVar(&f.secondary, "secondary", "", "second legacy base URL, to measure noise")
+	fl.IntVar(&f.noiseSamples, "noise-samples", 100, "without --secondary: send this many first requests to legacy twice to learn its own noise (0: none)")
 	fl.StringVar(&f.host, "host", "", "replace every request's Host header")
 	fl.StringVar(&f.speed, "speed", "1", `pace factor: 1 as captured, 2 twice as fast, "max" as fast as --concurrency allows`)
 	fl.IntVar(&f.concurrency, "concurrency", 64, "exchanges in flight at --speed max")
@@ -75,6 +77,10 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 	cfg := replay.Config{
 		Files: files, Host: f.host, Concurrency: f.concurrency, Rate: f.rate, Limit: f.limit,
 		Unsafe: f.unsafe, AgainstRecorded: f.againstRecorded, Read: replay.ReadConfig{MaxBody: f.maxBody},
+		NoiseSamples: f.noiseSamples,
+	}
+	if f.noiseSamples == 0 {
+		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
 	}
 	if f.speed != "max" {
 		s, err := strconv.ParseFloat(f.speed, 64)
