@@ -35,8 +35,9 @@ type Config struct {
 
 // Client sends requests to targets. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	http *http.Client
+	cfg   Config
+	http  *http.Client // https targets
+	plain *plainPool   // http targets
 }
 
 // New returns a Client with its own connection pool.
@@ -62,7 +63,8 @@ func New(cfg Config) *Client {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &Client{
-		cfg: cfg,
+		cfg:   cfg,
+		plain: newPlainPool(cfg),
 		http: &http.Client{
 			Transport: transport,
 			// A redirect is an answer to compare, not to follow.
@@ -72,7 +74,10 @@ func New(cfg Config) *Client {
 }
 
 // Close drops idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+	c.plain.close()
+}
 
 // Do sends req to the target at base (scheme://host[:port][/prefix]) and
 // returns its answer. It never returns nil: a transport failure (refused,
@@ -84,6 +89,9 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	if base.Scheme == "http" {
+		return c.plain.do(ctx, base, req)
+	}
 
 	var start, firstByte time.Time
 	trace := &httptrace.ClientTrace{

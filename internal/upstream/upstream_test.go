@@ -1,8 +1,11 @@
 package upstream
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,7 +18,7 @@ import (
 	"github.com/cutover/cutover/internal/testbed"
 )
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {
@@ -122,4 +125,46 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// A connection the target closed while idle is not used again: the next
+// request, a POST that cannot be repeated, still gets its answer.
+func TestIdleConnectionClosedByTarget(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Serves one request per connection, then closes it without saying so.
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(50 * time.Millisecond)
+			}()
+		}
+	}()
+	c := New(Config{})
+	defer c.Close()
+	base := mustURL(t, "http://"+l.Addr().String())
+	for i, method := range []string{"GET", "POST", "POST"} {
+		if i > 0 {
+			time.Sleep(staleAfter + 100*time.Millisecond)
+		}
+		r := c.Do(context.Background(), base, &diff.Request{Method: method, URI: "/", Body: []byte("x")})
+		if r.Err != "" || string(r.Body) != "ok" {
+			t.Errorf("request %d (%s): %q %q, want ok", i, method, r.Body, r.Err)
+		}
+	}
 }
