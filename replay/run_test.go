@@ -29,7 +29,7 @@ ignore:
   - body.headers.X-Request-Id[]
 `
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {

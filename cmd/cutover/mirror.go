@@ -80,6 +80,7 @@ not run.`,
 }
 
 func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
+	tuneGC()
 	cfg := mirror.Config{
 		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
 		MaxBody: f.maxBody, QueueSize: f.queue, QueueBytes: f.queueBytes, Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,

@@ -74,6 +74,7 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 
 func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error {
 	ctx := cmd.Context()
+	tuneGC()
 	cfg := replay.Config{
 		Files: files, Host: f.host, Concurrency: f.concurrency, Rate: f.rate, Limit: f.limit,
 		Unsafe: f.unsafe, AgainstRecorded: f.againstRecorded, Read: replay.ReadConfig{MaxBody: f.maxBody},
