@@ -56,10 +56,10 @@ type Config struct {
 	// the capture instead of a live legacy.
 	AgainstRecorded bool
 	// NoiseSamples, without a Secondary, is how many of the first safe
-	// requests are sent to legacy twice: the second answer stands in as the
-	// secondary of that exchange, so the diff engine learns what legacy
-	// varies on by itself (request ids, timestamps) and discounts it from
-	// then on. Zero means 100; negative turns it off.
+	// requests are sent to legacy twice before the replay starts, so that
+	// the diff engine knows what legacy varies on by itself (request ids,
+	// timestamps) before it judges the first exchange (see learnNoise).
+	// Zero means 100; negative turns it off.
 	NoiseSamples int
 	Filter       Filter
 	Read         ReadConfig
@@ -91,6 +91,15 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	}
 	if cfg.AgainstRecorded {
 		cfg.Read.Responses = true
+	}
+	if learner, ok := sink.(noiseLearner); ok && cfg.Secondary == nil && !cfg.AgainstRecorded && cfg.NoiseSamples >= 0 {
+		n := cfg.NoiseSamples
+		if n == 0 {
+			n = defaultNoiseSamples
+		}
+		if err := learnNoise(ctx, cfg, send, learner, n); err != nil && ctx.Err() == nil {
+			log.Debug().Err(err).Msg("noise learning stopped early")
+		}
 	}
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
@@ -147,12 +156,6 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	r := &runner{cfg: cfg, send: send, sink: sink, sem: make(chan struct{}, slots),
 		sched: newSchedule(cfg.Speed, cfg.Rate), late: newLateness(), progress: p,
 		sendCtx: context.WithoutCancel(ctx)}
-	switch {
-	case cfg.NoiseSamples == 0:
-		r.noiseLeft.Store(100)
-	case cfg.NoiseSamples > 0:
-		r.noiseLeft.Store(int64(cfg.NoiseSamples))
-	}
 	start := time.Now()
 	for it := range recs {
 		if r.dispatch(ctx, it.rec) && cfg.Limit > 0 && r.sent >= cfg.Limit {
@@ -182,8 +185,6 @@ type runner struct {
 	inflight sync.WaitGroup
 	sent     int
 	timer    *time.Timer
-	// noiseLeft counts down the exchanges that also ask legacy twice.
-	noiseLeft atomic.Int64
 }
 
 // dispatch counts rec or sends it when due; it reports whether it sent.
@@ -281,11 +282,8 @@ func (r *runner) exchange(rec *Record) *diff.Exchange {
 	} else {
 		wg.Go(func() { ex.Legacy = r.send.Do(r.sendCtx, r.cfg.Legacy, &req) })
 	}
-	switch {
-	case r.cfg.Secondary != nil:
+	if r.cfg.Secondary != nil {
 		wg.Go(func() { ex.Secondary = r.send.Do(r.sendCtx, r.cfg.Secondary, &req) })
-	case !r.cfg.AgainstRecorded && safe(req.Method) && r.noiseLeft.Add(-1) >= 0:
-		wg.Go(func() { ex.Secondary = r.send.Do(r.sendCtx, r.cfg.Legacy, &req) })
 	}
 	ex.Candidate = r.send.Do(r.sendCtx, r.cfg.Candidate, &req)
 	wg.Wait()
