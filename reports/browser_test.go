@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"fmt"
+	"github.com/cutover/cutover/diff"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,9 +81,14 @@ func TestHTMLInBrowser(t *testing.T) {
 	defer cancelBrowser()
 
 	// One browser, a tab per case, one after the other: the machine is small.
-	for _, tt := range []struct{ name, fixture string }{{"injected", "injected"}, {"xss", "xss"}} {
+	for _, tt := range []struct{ name, fixture string }{{"replay", ""}, {"injected", "injected"}, {"xss", "xss"}} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := readFixture(t, tt.fixture)
+			var s *diff.Summary
+			if tt.fixture == "" {
+				s = replaySummary(t)
+			} else {
+				s, _ = readFixture(t, tt.fixture)
+			}
 			dir := t.TempDir()
 			path := filepath.Join(dir, "report.html")
 			f, err := os.Create(path)
