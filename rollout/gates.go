@@ -97,7 +97,12 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64) GateRes
 		"candidate_requests": float64(cand.Requests), "candidate_rate": rate(cand.Errors, cand.Requests),
 		"legacy_requests": float64(leg.Requests), "legacy_rate": rate(leg.Errors, leg.Requests), "max_ratio": cfg.MaxRatio,
 	}
-	if cand.Requests == 0 || leg.Requests == 0 {
+	switch {
+	case cand.Requests == 0 && leg.Requests > 0:
+		res.Verdict = GateInsufficient
+		res.Reason = fmt.Sprintf("the candidate served none of %d requests at this weight: too few users, or all traffic from one IP (see the mirror's --split-key)", leg.Requests)
+		return res
+	case cand.Requests == 0 || leg.Requests == 0:
 		res.Verdict, res.Reason = GateInsufficient, "no traffic yet on one side"
 		return res
 	}
@@ -142,7 +147,11 @@ func judgeLatency(cfg LatencyGate, m Measure, alpha float64, look int) GateResul
 			return res
 		}
 	}
-	desc := fmt.Sprintf("candidate slower by %.3g ms (interval %.3g to %.3g, p=%.3g), tolerance %.3g ms", worst.ShiftMs, worst.ShiftLowMs, worst.ShiftHighMs, worst.PValue, tolerance(worst))
+	way := "slower"
+	if worst.ShiftMs < 0 {
+		way = "faster"
+	}
+	desc := fmt.Sprintf("candidate %s by %.3g ms (interval %.3g to %.3g, p=%.3g), tolerance %.3g ms", way, math.Abs(worst.ShiftMs), worst.ShiftLowMs, worst.ShiftHighMs, worst.PValue, tolerance(worst))
 	if worst.PValue < level && worst.ShiftLowMs > tolerance(worst) {
 		res.Verdict, res.Reason = GateFail, desc+fmt.Sprintf(": over the tolerance at level %.2g", level)
 		return res
