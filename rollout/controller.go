@@ -179,7 +179,7 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 		if st.Failures >= c.Plan.Failure.Consecutive {
 			return []Event{t.rollBack(st, gates)}
 		}
-		return []Event{t.event(st, "gate_failed", fmt.Sprintf("failed evaluation %d of %d allowed", st.Failures, c.Plan.Failure.Consecutive-1), gates)}
+		return []Event{t.event(st, "gate_failed", fmt.Sprintf("failed evaluation %d in a row; rollback at %d", st.Failures, c.Plan.Failure.Consecutive), gates)}
 	}
 	st.Failures = 0
 	held := t.now.Sub(st.StepStarted) >= step.Hold
