@@ -286,3 +286,34 @@ func TestShadowQueueByteBudget(t *testing.T) {
 		t.Errorf("queue_full %d of 20 with room for ~3 copies of 64 KiB, want most dropped: %+v", full, s.Counts)
 	}
 }
+
+// Through the proxy: at weight 10, 10,000 users (split by header) are
+// served by the candidate in a share within ±1 point of 10%.
+func TestWeightShareThroughTheProxy(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	none := 0.0
+	r := startMirror(t, bed, Config{Weight: 10, SplitKey: "header:X-User", Sample: &none}, ServerConfig{})
+	const users = 10000
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for u := range next {
+				if g := get(r.url, "/edge/health", http.Header{"X-User": {fmt.Sprintf("user-%d", u)}}); g.err != nil || g.status != 200 {
+					t.Errorf("user %d: %d %v", u, g.status, g.err)
+				}
+			}
+		})
+	}
+	for u := range users {
+		next <- u
+	}
+	close(next)
+	wg.Wait()
+	served := r.m.Status().Served
+	share := 100 * float64(served["candidate"].Requests) / users
+	if served["candidate"].Requests+served["legacy"].Requests != users || share < 9 || share > 11 {
+		t.Errorf("candidate served %.2f%% of %d users (legacy %d, candidate %d), want 10 ± 1", share, users, served["legacy"].Requests, served["candidate"].Requests)
+	}
+}
