@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/fleettest"
 	"github.com/cutover/cutover/internal/testbed"
 	"github.com/cutover/cutover/mirror"
 )
@@ -34,63 +32,13 @@ type fleetBed struct {
 func startFleet(t *testing.T, pace time.Duration, shadow bool) *fleetBed {
 	t.Helper()
 	bed := testbed.StartForTest(t, testbed.Config{Secondary: shadow})
-	rules := testbed.Rules()
-	agg := diff.NewAggregator(diff.AggregatorConfig{Rules: rules})
 	sample := 100.0
 	if !shadow {
 		sample = 0
 	}
-	cfg := mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 32, Sample: &sample}
-	cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
-	cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
-	if shadow {
-		cfg.Secondary, _ = url.Parse(bed.Secondary.URL)
-	}
-	m, err := mirror.New(cfg, agg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := mirror.Listen(m, agg, mirror.ServerConfig{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", AdminToken: "tok", DrainTimeout: time.Second}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx); close(done) }()
-	loadCtx, stopLoad := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	for w := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; loadCtx.Err() == nil; i++ {
-				path := fmt.Sprintf("/api/items/%d", 1+(w*7919+i)%1000)
-				if i%3 == 0 {
-					path = fmt.Sprintf("/api/items?page=%d", 1+i%100)
-				}
-				req, _ := http.NewRequestWithContext(loadCtx, "GET", "http://"+srv.Addr+path, nil)
-				req.Header.Set("X-User", fmt.Sprintf("u%d-%d", w, i%997))
-				if resp, err := client.Do(req); err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if pace > 0 {
-					select {
-					case <-loadCtx.Done():
-					case <-time.After(pace):
-					}
-				}
-			}
-		}()
-	}
-	t.Cleanup(func() {
-		stopLoad()
-		wg.Wait()
-		cancel()
-		<-done
-	})
-	return &fleetBed{bed: bed, admin: "http://" + srv.AdminAddr, m: m}
+	m := fleettest.StartMirror(t, bed, mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 32, Sample: &sample}, "tok")
+	fleettest.Load(t, m.URL, 6, pace)
+	return &fleetBed{bed: bed, admin: m.Admin, m: m.Mirror}
 }
 
 // The e2e plans hold steps briefly. Loads are paced for the latency gate:

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/fleettest"
 	"github.com/cutover/cutover/internal/testbed"
 	"github.com/cutover/cutover/mirror"
 	"github.com/cutover/cutover/rollout"
@@ -27,45 +22,11 @@ import (
 func mirrorForRollout(t *testing.T) (admin string, m *mirror.Mirror, tokenFile string) {
 	t.Helper()
 	bed := testbed.StartForTest(t, testbed.Config{Secondary: true})
-	agg := diff.NewAggregator(diff.AggregatorConfig{Rules: testbed.Rules()})
-	cfg := mirror.Config{SplitKey: "header:X-User"}
-	cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
-	cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
-	cfg.Secondary, _ = url.Parse(bed.Secondary.URL)
-	m, err := mirror.New(cfg, agg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := mirror.Listen(m, agg, mirror.ServerConfig{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", AdminToken: "tok", DrainTimeout: time.Second}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx); close(done) }()
-	load, stopLoad := context.WithCancel(context.Background())
-	loadDone := make(chan struct{})
-	go func() {
-		defer close(loadDone)
-		for i := 0; load.Err() == nil; i++ {
-			req, _ := http.NewRequestWithContext(load, "GET", fmt.Sprintf("http://%s/api/items/%d", srv.Addr, 1+i%1000), nil)
-			req.Header.Set("X-User", fmt.Sprint(i))
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	t.Cleanup(func() {
-		stopLoad()
-		<-loadDone
-		cancel()
-		<-done
-	})
+	fm := fleettest.StartMirror(t, bed, mirror.Config{SplitKey: "header:X-User"}, "tok")
+	fleettest.Load(t, fm.URL, 1, 5*time.Millisecond)
 	tokenFile = filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte("tok\n"), 0o600)
-	return "http://" + srv.AdminAddr, m, tokenFile
+	return fm.Admin, fm.Mirror, tokenFile
 }
 
 const longStepPlan = `name: canary
