@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -38,16 +37,7 @@ func TestInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, stdout, stderr := runCLI(t, tt.args...)
-			if code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, stderr)
-			}
-			if !strings.Contains(stdout, tt.wantStdout) {
-				t.Errorf("stdout = %q, want it to contain %q", stdout, tt.wantStdout)
-			}
-			if !strings.Contains(stderr, tt.wantStderr) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
-				t.Errorf("stderr = %q, want one line containing %q", stderr, tt.wantStderr)
-			}
+			stdout := expectCLI(t, tt.args, tt.wantCode, tt.wantStdout, tt.wantStderr)
 			if tt.golden == "" {
 				return
 			}

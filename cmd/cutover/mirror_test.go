@@ -189,10 +189,7 @@ func TestMirrorBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, stderr := runCLI(t, tt.args...)
-			if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-				t.Errorf("exit %d, stderr %q: want exit 2 and one line containing %q", code, stderr, tt.want)
-			}
+			expectCLI(t, tt.args, 2, "", tt.want)
 		})
 	}
 }

@@ -198,10 +198,7 @@ func TestRolloutBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, stderr := runCLI(t, append([]string{"rollout"}, tt.args...)...)
-			if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-				t.Errorf("exit %d, stderr %q: want exit 2 and one line containing %q", code, stderr, tt.want)
-			}
+			expectCLI(t, append([]string{"rollout"}, tt.args...), 2, "", tt.want)
 		})
 	}
 	code, stdout, _ := runCLI(t, "rollout", "plan", "--plan", good)

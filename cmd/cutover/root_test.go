@@ -16,6 +16,24 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// expectCLI runs the CLI and checks the contract of DESIGN.md: the exit
+// code, what stdout contains, and at most one line on stderr containing
+// wantStderr. It returns stdout for further checks.
+func expectCLI(t *testing.T, args []string, wantCode int, wantStdout, wantStderr string) string {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, args...)
+	if code != wantCode {
+		t.Errorf("%v: exit code = %d, want %d (stderr %q)", args, code, wantCode, stderr)
+	}
+	if !strings.Contains(stdout, wantStdout) {
+		t.Errorf("%v: stdout = %q, want it to contain %q", args, stdout, wantStdout)
+	}
+	if !strings.Contains(stderr, wantStderr) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("%v: stderr = %q, want one line containing %q", args, stderr, wantStderr)
+	}
+	return stdout
+}
+
 func TestRootCommand(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -38,21 +56,7 @@ func TestRootCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, stdout, stderr := runCLI(t, tt.args...)
-			if code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, stderr)
-			}
-			if !strings.Contains(stdout, tt.wantStdout) {
-				t.Errorf("stdout = %q, want it to contain %q", stdout, tt.wantStdout)
-			}
-			if tt.wantStderr != "" {
-				if !strings.Contains(stderr, tt.wantStderr) {
-					t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
-				}
-				if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-					t.Errorf("stderr has more than one line: %q", stderr)
-				}
-			}
+			expectCLI(t, tt.args, tt.wantCode, tt.wantStdout, tt.wantStderr)
 		})
 	}
 }
