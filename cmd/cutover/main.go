@@ -21,9 +21,10 @@ func main() {
 // run executes the CLI and maps its outcome to the exit codes of DESIGN.md:
 // 0 ran and passed, 1 ran and the verdict failed, 2 could not run.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdout, stderr)
+	root, a := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	a.finish()
 	if err == nil {
 		return 0
 	}

@@ -18,12 +18,16 @@ type app struct {
 	stderr io.Writer
 	log    zerolog.Logger
 
-	logLevel  string
-	logFormat string
+	logLevel    string
+	logFormat   string
+	cpuProfile  string
+	stopProfile func()
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	a := &app{stdout: stdout, stderr: stderr, log: zerolog.Nop()}
+// newRootCmd builds the command tree; the caller calls the app's finish once
+// the command has returned, whatever its outcome.
+func newRootCmd(stdout, stderr io.Writer) (*cobra.Command, *app) {
+	a := &app{stdout: stdout, stderr: stderr, log: zerolog.Nop(), stopProfile: func() {}}
 	root := &cobra.Command{
 		Use:   "cutover",
 		Short: "Move live traffic from a legacy HTTP proxy to a candidate without breaking anyone",
@@ -38,7 +42,9 @@ over step by step with an automatic way back.`,
 				return err
 			}
 			a.log = log
-			return nil
+			stop, err := startCPUProfile(a.cpuProfile)
+			a.stopProfile = stop
+			return err
 		},
 	}
 	root.SetOut(stdout)
@@ -50,6 +56,8 @@ over step by step with an automatic way back.`,
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "", "log format: console or json (default console on a terminal, json otherwise)")
 
+	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file")
+	_ = pf.MarkHidden("cpuprofile") // for performance work, not for users
 	root.AddCommand(
 		newVersionCmd(a),
 		newTestbedCmd(a),
@@ -61,8 +69,11 @@ over step by step with an automatic way back.`,
 		newReplayCmd(a),
 		newReportCmd(a),
 	)
-	return root
+	return root, a
 }
+
+// finish ends what the persistent flags started (the CPU profile).
+func (a *app) finish() { a.stopProfile() }
 
 // newLogger builds the one logger passed down to every package.
 func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
