@@ -221,9 +221,12 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
-// Without a secondary and without rules, the first requests sent to legacy
-// twice teach the diff engine the edge's own noise (request ids, edge
-// timestamps); turned off, the same replay reports them.
+// Without a secondary, the first requests sent to legacy twice teach the
+// diff engine the edge's own noise (request ids); turned off, the same
+// replay reports them. The test bed's rules ignore X-Edge-Time, the edge's
+// millisecond clock: two sends to legacy in the same millisecond would
+// teach that it is stable, and the candidate answering a millisecond later
+// would then differ (this test failed that way whenever the machine was quiet).
 func TestReplayLearnsNoiseWithoutSecondary(t *testing.T) {
 	t.Parallel()
 	bed := testbed.StartForTest(t, testbed.Config{})
@@ -236,7 +239,7 @@ func TestReplayLearnsNoiseWithoutSecondary(t *testing.T) {
 		{"not learned", -1, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			agg := diff.NewAggregator(diff.AggregatorConfig{})
+			agg := diff.NewAggregator(diff.AggregatorConfig{Rules: testbed.Rules()})
 			client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
 			defer client.Close()
 			cfg := Config{Files: []string{filepath.Join("testdata", "wrk.pcap.gz")}, NoiseSamples: tt.samples,
