@@ -1,9 +1,11 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -29,6 +31,35 @@ type tcpReader struct {
 	stats Stats
 	order order
 	now   time.Time // capture time reached
+
+	// For a sharded read (shard.go): the packet being read, this reader's
+	// shard and how many entries it found, which make entries' keys; and
+	// keyed, which takes the records in place of emit.
+	seq   uint64
+	shard int
+	n     uint64
+	keyed func(key, *Record)
+
+	// Connections a flush ends are settled after it (see flush).
+	flushing bool
+	closing  []*conn
+}
+
+// flush runs a flush of the assembler, then settles the connections it
+// ended, oldest first. The entries found meanwhile are keyed by their
+// connection's first packet and emitted only once it is over, so that the
+// assembler's (map) order of connections shows nowhere in the output.
+func (r *tcpReader) flush(run func()) {
+	r.flushing = true
+	run()
+	slices.SortFunc(r.closing, func(a, b *conn) int { return cmp.Compare(a.first, b.first) })
+	for i, c := range r.closing {
+		c.settle()
+		r.closing[i] = nil
+	}
+	r.closing = r.closing[:0]
+	r.flushing = false
+	r.order.pump(time.Time{})
 }
 
 // New is the reassembly.StreamFactory hook: one conn per TCP connection.
@@ -47,6 +78,23 @@ type captureContext gopacket.CaptureInfo
 
 func (c *captureContext) GetCaptureInfo() gopacket.CaptureInfo { return gopacket.CaptureInfo(*c) }
 
+// contexts hands out one captureContext per packet: the assembler keeps the
+// context of a segment it queues (out of order) and asks it for the
+// segment's capture time when the segment is delivered, so a context must
+// not be reused. They are carved from slabs to save an allocation each.
+type contexts struct{ slab []captureContext }
+
+func (c *contexts) next(ci gopacket.CaptureInfo) *captureContext {
+	if len(c.slab) == 0 {
+		c.slab = make([]captureContext, 256)
+	}
+	ac := &c.slab[0]
+	c.slab = c.slab[1:]
+	*ac = captureContext(ci)
+	ac.AncillaryData = nil
+	return ac
+}
+
 // offsetError marks a read error with where in the file it happened.
 type offsetError struct {
 	off int64
@@ -59,6 +107,9 @@ func (e *offsetError) Unwrap() error { return e.err }
 // readPackets reads every packet of src and emits the records found, in
 // capture order. It stops at the first error of the source or of emit.
 func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
+	if cfg.Workers > 1 {
+		return readSharded(ctx, src, offset, cfg, emit)
+	}
 	r := &tcpReader{cfg: cfg.withDefaults(), emit: emit}
 	r.order.emit = r.record
 	asm := reassembly.NewAssembler(reassembly.NewStreamPool(r))
@@ -67,7 +118,7 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 	var (
 		d         decoder
 		nextFlush time.Time
-		ac        captureContext
+		acs       contexts
 	)
 	for r.err == nil {
 		if r.stats.Packets%4096 == 0 && ctx.Err() != nil {
@@ -85,6 +136,7 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 			return r.stats, &offsetError{off: at, err: err}
 		}
 		r.stats.Packets++
+		r.seq++
 		if ci.CaptureLength < ci.Length {
 			r.stats.Truncated++
 		}
@@ -96,18 +148,20 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 		if ci.Timestamp.After(r.now) {
 			r.now = ci.Timestamp
 		}
-		ac = captureContext(ci)
-		asm.AssembleWithContext(flow, tcp, &ac)
+		asm.AssembleWithContext(flow, tcp, acs.next(ci))
 		if r.now.After(nextFlush) {
 			// Flushing follows capture time, not the clock: a gap waits
 			// FlushAfter for its segment, an idle connection CloseAfter.
-			asm.FlushWithOptions(reassembly.FlushOptions{T: r.now.Add(-r.cfg.FlushAfter), TC: r.now.Add(-r.cfg.CloseAfter)})
+			r.flush(func() {
+				asm.FlushWithOptions(reassembly.FlushOptions{T: r.now.Add(-r.cfg.FlushAfter), TC: r.now.Add(-r.cfg.CloseAfter)})
+			})
 			r.order.pump(r.now)
 			nextFlush = r.now.Add(time.Second)
 		}
 	}
 	if r.err == nil {
-		asm.FlushAll()
+		r.seq++
+		r.flush(func() { asm.FlushAll() })
 		r.order.pump(time.Time{})
 		r.order.pump(r.now.Add(2 * holdFor)) // nothing is left waiting at the end
 	}

@@ -24,8 +24,9 @@ type conn struct {
 	found   bool   // a request was found on it
 	hadData bool
 	gapped  bool // a gap in the client direction was counted
-	orphans int  // the reader's orphan count when the connection began
+	orphans int  // answers found on it without their request
 	last    time.Time
+	first   uint64 // the packet that began it
 }
 
 // half is one direction of a connection.
@@ -58,7 +59,7 @@ func dirIndex(d reassembly.TCPFlowDirection) int {
 }
 
 func newConn(r *tcpReader, netFlow gopacket.Flow, tcp *layers.TCP) *conn {
-	c := &conn{r: r, client: -1, orphans: r.stats.Orphans}
+	c := &conn{r: r, client: -1, first: r.seq}
 	src, dst := netFlow.Endpoints()
 	c.halves[0].addr = hostPort(src, tcp.SrcPort)
 	c.halves[1].addr = hostPort(dst, tcp.DstPort)
@@ -177,8 +178,19 @@ func (c *conn) startParsers() {
 }
 
 // ReassemblyComplete ends both directions and settles every request still
-// waiting; the connection is then dropped from the pool.
+// waiting; the connection is then dropped from the pool. During a flush
+// the reader settles it once the flush is over (tcpReader.flush).
 func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
+	if c.r.flushing {
+		c.r.closing = append(c.r.closing, c)
+		return true
+	}
+	c.settle()
+	return true
+}
+
+// settle ends both directions and settles every request still waiting.
+func (c *conn) settle() {
 	if c.syn || c.hadData {
 		c.r.stats.Streams++ // not the strays a connection's last ACKs make
 	}
@@ -201,13 +213,12 @@ func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
 	case c.dead != "" && c.dead != ReasonUpgrade:
 		c.r.skipUnit(c, c.dead)
 	case !c.found && c.hadData && c.dead == "" && !c.gapped:
-		if c.r.stats.Orphans > c.orphans {
+		if c.orphans > 0 {
 			c.r.skipUnit(c, ReasonGap) // answers came, their requests were lost
 		} else {
 			c.r.skipUnit(c, ReasonNotHTTP)
 		}
 	}
-	return true
 }
 
 // responseLost reports whether the answer to e, never seen, was in bytes

@@ -39,6 +39,16 @@ func supported(l layers.LinkType) bool {
 // decode returns the network flow and TCP segment of a packet; ok is false
 // for anything else (ARP, UDP, IP fragments, undecodable bytes).
 func (d *decoder) decode(link layers.LinkType, data []byte) (gopacket.Flow, *layers.TCP, bool) {
+	flow, seg, ok := d.ip(link, data)
+	if !ok || d.tcp.DecodeFromBytes(seg, gopacket.NilDecodeFeedback) != nil {
+		return flow, nil, false
+	}
+	return flow, &d.tcp, true
+}
+
+// ip takes a packet apart down to IP: its network flow and the bytes of its
+// TCP segment (not decoded yet); ok is false for anything but TCP.
+func (d *decoder) ip(link layers.LinkType, data []byte) (gopacket.Flow, []byte, bool) {
 	nf := gopacket.NilDecodeFeedback
 	var next gopacket.LayerType
 	var err error
@@ -85,10 +95,7 @@ func (d *decoder) decode(link layers.LinkType, data []byte) (gopacket.Flow, *lay
 	default:
 		return flow, nil, false
 	}
-	if d.tcp.DecodeFromBytes(data, nf) != nil {
-		return flow, nil, false
-	}
-	return flow, &d.tcp, true
+	return flow, data, true
 }
 
 // ipVersion tells IPv4 from IPv6 on links that carry bare IP.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,6 +103,9 @@ func Inspect(ctx context.Context, w io.Writer, files []string, cfg InspectConfig
 	var total Stats
 	var err error
 	cfg.Read.FramingHeadersOnly = true // nothing else is printed
+	if cfg.Read.Workers == 0 {
+		cfg.Read.Workers = runtime.GOMAXPROCS(0)
+	}
 	for _, f := range files {
 		var st Stats
 		st, err = ReadFile(ctx, f, cfg.Read, func(rec *Record) error {

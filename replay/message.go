@@ -3,7 +3,6 @@ package replay
 import (
 	"bytes"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -31,11 +30,93 @@ type message struct {
 	paired  *entry // the request this response answers
 
 	proto     string
-	header    http.Header
+	header    http.Header // nil when reading keeps no headers (ReadConfig.FramingHeadersOnly)
+	framing   framingFields
 	trailer   http.Header
 	body      []byte
 	bodyLen   int64
 	truncated bool // body over the cap: only its first bytes are kept
+}
+
+func newMessage(start int64, t time.Time) *message {
+	return &message{start: start, time: t, framing: framingFields{clen: -1}}
+}
+
+// framingFields are the header values that delimit a message and name its
+// host, taken as the header lines are checked, whatever else is kept.
+type framingFields struct {
+	host    string // the first Host value
+	hasHost bool
+	te      string // Transfer-Encoding values, joined by ","
+	hasTE   bool
+	clen    int64 // the Content-Length, -1 when absent
+	clBad   bool  // a Content-Length that is not a number, or two that differ
+}
+
+// add notes one header field if it is one of the framing ones.
+func (f *framingFields) add(name, value []byte) {
+	switch len(name) {
+	case 4:
+		if !f.hasHost && bytes.EqualFold(name, []byte("Host")) {
+			f.host, f.hasHost = string(trimOWS(value)), true
+		}
+	case 14:
+		if bytes.EqualFold(name, []byte("Content-Length")) {
+			f.addLength(trimOWS(value))
+		}
+	case 17:
+		if bytes.EqualFold(name, []byte("Transfer-Encoding")) {
+			if f.hasTE {
+				f.te += ","
+			}
+			f.te += string(trimOWS(value))
+			f.hasTE = true
+		}
+	}
+}
+
+// addLength takes one Content-Length line: a list of equal decimal
+// numbers, as RFC 9110 tolerates, and nothing else.
+func (f *framingFields) addLength(v []byte) {
+	for {
+		item, rest, more := bytes.Cut(v, []byte(","))
+		n, ok := parseDecimal(trimOWS(item))
+		if !ok || (f.clen >= 0 && n != f.clen) {
+			f.clBad = true
+			return
+		}
+		f.clen = n
+		if !more {
+			return
+		}
+		v = rest
+	}
+}
+
+// parseDecimal parses a non-empty run of digits (no sign) that fits in 62 bits.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// trimOWS trims spaces and tabs at both ends.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // framing is how a message's body is delimited.
@@ -67,7 +148,7 @@ func startLine(r role, line []byte, m *message) bool {
 				return false
 			}
 		}
-		m.method, m.uri, m.proto = string(line[:sp1]), string(rest[:sp2]), string(rest[sp2+1:])
+		m.method, m.uri, m.proto = methodString(line[:sp1]), string(rest[:sp2]), protoString(rest[sp2+1:])
 		return true
 	}
 	if len(line) < 12 || !isVersion(line[:8]) || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
@@ -79,9 +160,38 @@ func startLine(r role, line []byte, m *message) bool {
 			return false
 		}
 	}
-	m.proto = string(line[:8])
+	m.proto = protoString(line[:8])
 	m.status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	return m.status >= 100
+}
+
+// methodString is string(b) without allocating for the common methods.
+func methodString(b []byte) string {
+	switch string(b) {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodOptions:
+		return http.MethodOptions
+	case http.MethodPatch:
+		return http.MethodPatch
+	}
+	return string(b)
+}
+
+// protoString is string(b) for a version isVersion accepted.
+func protoString(b []byte) string {
+	if b[7] == '1' {
+		return "HTTP/1.1"
+	}
+	return "HTTP/1.0"
 }
 
 func isVersion(b []byte) bool {
@@ -167,31 +277,6 @@ func parseHeaderBlock(block []byte, n int) http.Header {
 	return h
 }
 
-// framingHeaders is parseHeaderBlock keeping only what reading itself
-// needs: Host, Content-Length and Transfer-Encoding.
-func framingHeaders(block []byte) http.Header {
-	h := make(http.Header, 3)
-	for len(block) > 0 {
-		eol := bytes.IndexByte(block, '\n')
-		line := block[:eol]
-		block = block[eol+1:]
-		colon := bytes.IndexByte(line, ':')
-		var name string
-		switch n := line[:colon]; {
-		case len(n) == 4 && bytes.EqualFold(n, []byte("Host")):
-			name = "Host"
-		case len(n) == 14 && bytes.EqualFold(n, []byte("Content-Length")):
-			name = "Content-Length"
-		case len(n) == 17 && bytes.EqualFold(n, []byte("Transfer-Encoding")):
-			name = "Transfer-Encoding"
-		default:
-			continue
-		}
-		h[name] = append(h[name], string(bytes.Trim(line[colon+1:], " \t")))
-	}
-	return h
-}
-
 // trimEOL removes a trailing LF or CRLF.
 func trimEOL(line []byte) []byte {
 	if n := len(line); n > 0 && line[n-1] == '\n' {
@@ -215,14 +300,16 @@ func bodyFraming(r role, m *message, method string) (framing, int64, string) {
 			return frameNone, 0, ""
 		}
 	}
-	te, hasTE := m.header["Transfer-Encoding"]
-	cl, hasCL := m.header["Content-Length"]
-	if hasTE {
-		if hasCL {
+	f := &m.framing
+	if f.hasTE {
+		if f.clen >= 0 || f.clBad {
 			return 0, 0, ReasonTECLConflict
 		}
-		codings := strings.Split(strings.Join(te, ","), ",")
-		if !strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked") {
+		codings := f.te
+		if i := strings.LastIndexByte(codings, ','); i >= 0 {
+			codings = codings[i+1:]
+		}
+		if !strings.EqualFold(strings.TrimSpace(codings), "chunked") {
 			if r == roleResponse {
 				return frameClose, 0, ""
 			}
@@ -230,20 +317,14 @@ func bodyFraming(r role, m *message, method string) (framing, int64, string) {
 		}
 		return frameChunked, 0, ""
 	}
-	if hasCL {
-		var n int64 = -1
-		for _, v := range strings.Split(strings.Join(cl, ","), ",") {
-			v = strings.TrimSpace(v)
-			x, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || x < 0 || v[0] == '+' || (n >= 0 && x != n) {
-				return 0, 0, ReasonMalformed
-			}
-			n = x
-		}
-		if n == 0 {
-			return frameNone, 0, ""
-		}
-		return frameLength, n, ""
+	if f.clBad {
+		return 0, 0, ReasonMalformed
+	}
+	if f.clen == 0 {
+		return frameNone, 0, ""
+	}
+	if f.clen > 0 {
+		return frameLength, f.clen, ""
 	}
 	if r == roleResponse {
 		return frameClose, 0, ""

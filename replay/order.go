@@ -21,16 +21,30 @@ const (
 type order struct {
 	held []*entry
 	emit func(*entry)
+	// backlog, when set, counts records emitted but still waiting
+	// elsewhere (the merge of a sharded read): they count against maxHeld.
+	backlog func() int
 }
 
-func (o *order) add(e *entry) { o.held = append(o.held, e) }
+// add takes e in key order: entries come in that order but for those a
+// flush finds, which it finds connection by connection.
+func (o *order) add(e *entry) {
+	o.held = append(o.held, e)
+	for i := len(o.held) - 1; i > 0 && e.key.less(o.held[i-1].key); i-- {
+		o.held[i], o.held[i-1] = o.held[i-1], e
+	}
+}
 
 // pump emits what is ready; now is the capture time reached.
 func (o *order) pump(now time.Time) {
+	extra := 0
+	if o.backlog != nil && len(o.held) > 0 {
+		extra = o.backlog()
+	}
 	i := 0
 	for ; i < len(o.held); i++ {
 		e := o.held[i]
-		ready := e.done || len(o.held)-i > maxHeld || (!now.IsZero() && now.Sub(e.time) > holdFor)
+		ready := e.done || len(o.held)-i+extra > maxHeld || (!now.IsZero() && now.Sub(e.time) > holdFor)
 		if !ready {
 			break
 		}
@@ -47,7 +61,19 @@ func (o *order) pump(now time.Time) {
 }
 
 // register takes a new request (or skipped unit) in capture order.
-func (r *tcpReader) register(e *entry) { r.order.add(e) }
+func (r *tcpReader) register(c *conn, e *entry) {
+	r.stamp(c, e)
+	r.order.add(e)
+}
+
+// stamp gives e, found on c, its place in capture order (see key).
+func (r *tcpReader) stamp(c *conn, e *entry) {
+	e.key = key{seq: r.seq, shard: r.shard, n: r.n}
+	if r.flushing {
+		e.key.sub = c.first + 1
+	}
+	r.n++
+}
 
 // resolve settles e: its answer is known, or known to be missing.
 func (r *tcpReader) resolve(e *entry) {
@@ -55,7 +81,9 @@ func (r *tcpReader) resolve(e *entry) {
 		return
 	}
 	e.done = true
-	r.order.pump(time.Time{})
+	if !r.flushing {
+		r.order.pump(time.Time{})
+	}
 }
 
 // skipUnit emits a unit that is not a request: bytes of a connection that
@@ -67,8 +95,10 @@ func (r *tcpReader) skipUnit(c *conn, reason string) {
 	} else {
 		e.client, e.server = c.halves[0].addr, c.halves[1].addr
 	}
-	r.order.add(e)
-	r.order.pump(time.Time{})
+	r.register(c, e)
+	if !r.flushing {
+		r.order.pump(time.Time{})
+	}
 }
 
 // record turns an entry into what the reader hands out, counting it.
@@ -85,6 +115,10 @@ func (r *tcpReader) record(e *entry) {
 			TTFB: m.time.Sub(e.req.end), Total: m.end.Sub(e.req.time),
 		}
 	}
+	if r.keyed != nil {
+		r.keyed(e.key, rec) // the merge hands it out and counts it
+		return
+	}
 	if r.err != nil {
 		return
 	}
@@ -96,7 +130,7 @@ func (r *tcpReader) record(e *entry) {
 
 // requestHost is the Host header, or the authority of an absolute URI.
 func requestHost(m *message) string {
-	if h := m.header.Get("Host"); h != "" {
+	if h := m.framing.host; h != "" {
 		return h
 	}
 	if u, err := url.Parse(m.uri); err == nil && u.Host != "" {

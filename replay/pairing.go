@@ -16,6 +16,7 @@ type entry struct {
 	skip           string
 	done           bool // its answer is settled
 	emitted        bool
+	key            key // its place in capture order
 }
 
 // requestSide handles the client direction of a connection.
@@ -60,7 +61,7 @@ func (c *conn) enqueue(m *message) *entry {
 		e.time = m.time
 	}
 	c.queue = append(c.queue, e)
-	c.r.register(e)
+	c.r.register(c, e)
 	if len(c.queue) > maxQueue {
 		c.r.resolve(c.queue[0])
 		c.queue = c.queue[1:]
@@ -118,6 +119,7 @@ func (s responseSide) complete(m *message) {
 	e := m.paired
 	if e == nil {
 		s.c.r.stats.Orphans++
+		s.c.orphans++
 		return
 	}
 	e.resp = m

@@ -71,7 +71,7 @@ type parser struct {
 	// the block ends (one string for all names and values).
 	block []byte
 	lines int
-	lean  bool // keep only the headers reading needs (ReadConfig.FramingHeadersOnly)
+	lean  bool // keep no header block (ReadConfig.FramingHeadersOnly)
 }
 
 // newParser returns a parser; started says whether the stream's start was
@@ -180,7 +180,7 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			if len(line) == 0 {
 				return // blank lines between messages are allowed
 			}
-			p.m = &message{start: start, time: at(off)}
+			p.m = newMessage(start, at(off))
 			p.block, p.lines = p.block[:0], 0
 		}
 		// A new message, or the final response after a 1xx.
@@ -201,12 +201,16 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			return
 		}
 		p.hdr += len(line)
-		if p.hdr > maxHeaderBytes || !headerLine(line) {
-			p.fail(ReasonMalformed)
+		colon := bytes.IndexByte(line, ':')
+		if p.hdr > maxHeaderBytes || colon < 1 || !isToken(line[:colon]) {
+			p.fail(ReasonMalformed) // see headerLine
 			return
 		}
-		p.block = append(append(p.block, line...), '\n')
-		p.lines++
+		p.m.framing.add(line[:colon], line[colon+1:])
+		if !p.lean {
+			p.block = append(append(p.block, line...), '\n')
+			p.lines++
+		}
 	case stChunkSize:
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
@@ -267,7 +271,7 @@ func (p *parser) frame(end time.Time) {
 			return
 		}
 		m.interim++
-		m.status, m.header = 0, nil
+		m.status, m.header, m.framing = 0, nil, framingFields{clen: -1}
 		p.st = stStart
 		return
 	}
@@ -294,12 +298,8 @@ func (p *parser) frame(end time.Time) {
 // headers makes the header lines read so far the current message's header,
 // once: a message that ends early keeps those it had.
 func (p *parser) headers() {
-	if p.m.header == nil {
-		if p.lean {
-			p.m.header = framingHeaders(p.block)
-		} else {
-			p.m.header = parseHeaderBlock(p.block, p.lines)
-		}
+	if p.m.header == nil && !p.lean {
+		p.m.header = parseHeaderBlock(p.block, p.lines)
 	}
 	p.block, p.lines = p.block[:0], 0
 }

@@ -95,10 +95,15 @@ type ReadConfig struct {
 	// Responses keeps the recorded answers' bodies (for comparing against
 	// the recording); without it only their status and headers are kept.
 	Responses bool
-	// FramingHeadersOnly keeps, of every message's header, only Host,
-	// Content-Length and Transfer-Encoding: enough to list requests
-	// (cutover inspect), not to replay them.
+	// FramingHeadersOnly keeps no headers (Header is nil); the Host is
+	// still read: enough to list requests (cutover inspect), not to
+	// replay them.
 	FramingHeadersOnly bool
+	// Workers spreads TCP reassembly and HTTP parsing over this many
+	// goroutines, connections split between them; records, their order and
+	// the stats stay those of a read on one goroutine, which zero or one
+	// means. emit is always called from the caller's goroutine.
+	Workers int
 	// FlushAfter is how long, in capture time, a direction waits for a
 	// missing segment before the gap is accepted. Zero means 2s.
 	FlushAfter time.Duration

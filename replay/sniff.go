@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"time"
 )
 
 // Reasons a request, or a stream, is not replayed. They are the keys of
@@ -54,11 +55,10 @@ func (p *parser) resync(data []byte, off int, at clock) int {
 		line = append(p.line, line...)
 		p.line = p.line[:0]
 	}
-	var m message
-	if startLine(p.role, trimEOL(line), &m) {
-		m.start = p.pos + int64(i+1) - int64(len(line))
+	m := newMessage(p.pos+int64(i+1)-int64(len(line)), time.Time{})
+	if startLine(p.role, trimEOL(line), m) {
 		m.time = at(off)
-		p.m, p.seen, p.hdr, p.st = &m, true, len(line), stHeaders
+		p.m, p.seen, p.hdr, p.st = m, true, len(line), stHeaders
 		p.block, p.lines = p.block[:0], 0
 	}
 	return i + 1
