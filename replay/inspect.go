@@ -156,6 +156,7 @@ type linePrinter struct {
 	enc  *json.Encoder
 	tw   *tabwriter.Writer
 	rows int
+	row  []byte
 }
 
 func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
@@ -171,12 +172,20 @@ func (p *linePrinter) print(l *Line) error {
 	if p.enc != nil {
 		return p.enc.Encode(l)
 	}
-	status := "-"
-	if l.Status != nil {
-		status = strconv.Itoa(*l.Status)
+	// Appended by hand into one reused buffer: fmt costs more than the
+	// rest of the row on a capture of small requests.
+	b := l.Time.AppendFormat(p.row[:0], "15:04:05.000000")
+	for _, f := range [...]string{l.Client, l.Server, l.Method, clip(l.URI, 60), l.Host} {
+		b = append(append(b, '\t'), f...)
 	}
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", l.Time.Format("15:04:05.000000"),
-		l.Client, l.Server, l.Method, clip(l.URI, 60), l.Host, l.BodyBytes, status)
+	b = strconv.AppendInt(append(b, '\t'), int64(l.BodyBytes), 10)
+	if b = append(b, '\t'); l.Status != nil {
+		b = strconv.AppendInt(b, int64(*l.Status), 10)
+	} else {
+		b = append(b, '-')
+	}
+	p.row = append(b, '\n')
+	_, err := p.tw.Write(p.row)
 	if p.rows++; err == nil && p.rows%tableBlock == 0 {
 		// tabwriter keeps every row until flushed: aligning the table in
 		// blocks keeps memory bounded on captures of any size.

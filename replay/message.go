@@ -29,9 +29,11 @@ type message struct {
 	interim int    // 1xx answers seen before the final one
 	paired  *entry // the request this response answers
 
-	proto     string
-	header    http.Header // nil when reading keeps no headers (ReadConfig.FramingHeadersOnly)
-	framing   framingFields
+	proto   string
+	header  http.Header // nil when reading keeps no headers (ReadConfig.FramingHeadersOnly)
+	framing framingFields
+
+	entry     entry // a request's place in the reader's queues (conn.enqueue)
 	trailer   http.Header
 	body      []byte
 	bodyLen   int64

@@ -103,13 +103,19 @@ func (r *tcpReader) skipUnit(c *conn, reason string) {
 
 // record turns an entry into what the reader hands out, counting it.
 func (r *tcpReader) record(e *entry) {
-	rec := &Record{Client: e.client, Server: e.server, Skip: e.skip, Time: e.time}
+	// One allocation for the record and its answer.
+	both := &struct {
+		rec  Record
+		resp diff.Response
+	}{rec: Record{Client: e.client, Server: e.server, Skip: e.skip, Time: e.time}}
+	rec := &both.rec
 	if m := e.req; m != nil {
 		rec.Time, rec.Proto = m.time, m.proto
 		rec.Request = diff.Request{Method: m.method, URI: m.uri, Host: requestHost(m), Header: m.header, Body: m.body}
 	}
 	if m := e.resp; m != nil && e.req != nil {
-		rec.Response = &diff.Response{
+		rec.Response = &both.resp
+		*rec.Response = diff.Response{
 			Status: m.status, Proto: m.proto, Header: m.header, Trailer: m.trailer,
 			Body: m.body, BodyTruncated: m.truncated || (!r.cfg.Responses && m.bodyLen > 0),
 			TTFB: m.time.Sub(e.req.end), Total: m.end.Sub(e.req.time),

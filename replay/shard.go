@@ -50,13 +50,20 @@ func (a key) less(b key) bool {
 // shard holds the merge back by more than that.
 const handOffEvery = 512
 
-// shardOp is a packet for a shard, or a flush at a capture time.
+// shardOp is a packet for a shard, or a flush at a capture time. It holds
+// no pointers, so that batches of them cost the garbage collector nothing.
 type shardOp struct {
 	seq      uint64
 	flow     gopacket.Flow
-	from, to int // the TCP segment in shardIn.buf
-	ci       gopacket.CaptureInfo
-	flush    bool // flush at ci.Timestamp instead
+	from, to int   // the TCP segment in shardIn.buf
+	at       int64 // capture time, Unix nanoseconds
+	caplen   int32
+	length   int32
+	flush    bool // flush at the capture time instead
+}
+
+func (op *shardOp) captureInfo() gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: time.Unix(0, op.at), CaptureLength: int(op.caplen), Length: int(op.length)}
 }
 
 // shardIn is a batch of work for one shard.
@@ -204,14 +211,14 @@ func (s *shardedRead) feed(ctx context.Context, src packetSource, offset func() 
 			if ci.Timestamp.After(now) {
 				now = ci.Timestamp
 			}
-			ci.AncillaryData = nil
 			b := batch[shardOf(flow, seg, s.n)]
 			from := len(b.buf)
 			b.buf = append(b.buf, seg...)
-			b.ops = append(b.ops, shardOp{seq: seq, flow: flow, from: from, to: len(b.buf), ci: ci})
+			b.ops = append(b.ops, shardOp{seq: seq, flow: flow, from: from, to: len(b.buf),
+				at: ci.Timestamp.UnixNano(), caplen: int32(ci.CaptureLength), length: int32(ci.Length)})
 			if now.After(nextFlush) {
 				for _, b := range batch {
-					b.ops = append(b.ops, shardOp{seq: seq, flush: true, ci: gopacket.CaptureInfo{Timestamp: now}})
+					b.ops = append(b.ops, shardOp{seq: seq, flush: true, at: now.UnixNano()})
 				}
 				nextFlush = now.Add(time.Second)
 			}
@@ -244,7 +251,7 @@ func (s *shardedRead) work(ctx context.Context, r *tcpReader, in <-chan *shardIn
 			op := &b.ops[i]
 			r.seq = op.seq
 			if op.flush {
-				r.now = op.ci.Timestamp
+				r.now = time.Unix(0, op.at)
 				r.flush(func() {
 					asm.FlushWithOptions(reassembly.FlushOptions{T: r.now.Add(-s.cfg.FlushAfter), TC: r.now.Add(-s.cfg.CloseAfter)})
 				})
@@ -255,7 +262,7 @@ func (s *shardedRead) work(ctx context.Context, r *tcpReader, in <-chan *shardIn
 				r.stats.NotTCP++
 				continue
 			}
-			asm.AssembleWithContext(op.flow, &tcp, acs.next(op.ci))
+			asm.AssembleWithContext(op.flow, &tcp, acs.next(op.captureInfo()))
 		}
 		upto, last = b.upto, b.last
 		if last {

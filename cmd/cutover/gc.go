@@ -6,8 +6,8 @@ import (
 )
 
 // tuneGC trades memory for CPU in the commands that move traffic (mirror,
-// replay): their heap is small and short-lived, and Go's default (GOGC=100)
-// spends a sixth of their CPU collecting it. A soft memory limit keeps the
+// replay) or read captures (inspect): their heap is small and short-lived,
+// and Go's default (GOGC=100) spends a sixth of their CPU collecting it. A soft memory limit keeps the
 // trade bounded. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {

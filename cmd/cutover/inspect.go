@@ -22,6 +22,7 @@ of streams, requests, responses and what was skipped and why (gaps in the
 capture, malformed messages, TLS and other protocols).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
+			tuneGC()
 			st, err := replay.Inspect(cmd.Context(), a.stdout, files, replay.InspectConfig{
 				JSON: cfg.json,
 				Read: replay.ReadConfig{MaxBody: cfg.maxBody},
