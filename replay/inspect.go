@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 )
 
@@ -154,7 +153,7 @@ const inspectBatch = 256
 // linePrinter prints lines as JSON or as a table.
 type linePrinter struct {
 	enc  *json.Encoder
-	tw   *tabwriter.Writer
+	tw   *table
 	rows int
 	row  []byte
 }
@@ -163,8 +162,8 @@ func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
 	if asJSON {
 		return &linePrinter{enc: json.NewEncoder(w)}
 	}
-	p := &linePrinter{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
-	fmt.Fprintln(p.tw, "TIME\tCLIENT\tSERVER\tMETHOD\tURI\tHOST\tBODY\tSTATUS")
+	p := &linePrinter{tw: &table{w: w}}
+	p.tw.add([]byte("TIME\tCLIENT\tSERVER\tMETHOD\tURI\tHOST\tBODY\tSTATUS"))
 	return p
 }
 
@@ -184,19 +183,19 @@ func (p *linePrinter) print(l *Line) error {
 	} else {
 		b = append(b, '-')
 	}
-	p.row = append(b, '\n')
-	_, err := p.tw.Write(p.row)
-	if p.rows++; err == nil && p.rows%tableBlock == 0 {
-		// tabwriter keeps every row until flushed: aligning the table in
-		// blocks keeps memory bounded on captures of any size.
-		err = p.tw.Flush()
+	p.row = b
+	p.tw.add(b)
+	if p.rows++; p.rows%tableBlock == 0 {
+		// The table is aligned in blocks: memory stays bounded on
+		// captures of any size.
+		return p.tw.flush()
 	}
-	return err
+	return nil
 }
 
 func (p *linePrinter) flush() error {
 	if p.tw != nil {
-		return p.tw.Flush()
+		return p.tw.flush()
 	}
 	return nil
 }
