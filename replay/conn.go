@@ -27,6 +27,21 @@ type conn struct {
 	orphans int  // answers found on it without their request
 	last    time.Time
 	first   uint64 // the packet that began it
+
+	// The capture times of the bytes being fed: sg's, or sgTime for all
+	// of them when sg is one chunk (one packet, mostly). at is
+	// c.captureTime, made once rather than a closure per segment.
+	sg     reassembly.ScatterGather
+	sgOne  bool
+	sgTime time.Time
+	at     clock
+}
+
+func (c *conn) captureTime(off int) time.Time {
+	if c.sgOne {
+		return c.sgTime
+	}
+	return c.sg.CaptureInfo(off).Timestamp
 }
 
 // half is one direction of a connection.
@@ -60,6 +75,7 @@ func dirIndex(d reassembly.TCPFlowDirection) int {
 
 func newConn(r *tcpReader, netFlow gopacket.Flow, tcp *layers.TCP) *conn {
 	c := &conn{r: r, client: -1, first: r.seq}
+	c.at = c.captureTime
 	src, dst := netFlow.Endpoints()
 	c.halves[0].addr = hostPort(src, tcp.SrcPort)
 	c.halves[1].addr = hostPort(dst, tcp.DstPort)
@@ -163,7 +179,12 @@ func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembler
 		h.p.gap(int64(skip))
 	}
 	if n > 0 {
-		h.p.feed(data, func(off int) time.Time { return sg.CaptureInfo(off).Timestamp })
+		c.sg, c.sgOne = sg, false
+		if sg.Stats().Chunks == 1 {
+			c.sgOne, c.sgTime = true, sg.CaptureInfo(0).Timestamp
+		}
+		h.p.feed(data, c.at)
+		c.sg = nil
 	}
 	if i == c.client {
 		c.halves[1-c.client].p.retry(false) // a held answer may now find its request
