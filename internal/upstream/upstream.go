@@ -87,11 +87,11 @@ func (c *Client) Close() {
 // The Host header of req is kept, so a target sees the host the client
 // asked for; req.URI is appended to base's path.
 func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
+	if base.Scheme == "http" {
+		return c.plain.do(ctx, base, req) // applies the timeout itself
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	if base.Scheme == "http" {
-		return c.plain.do(ctx, base, req)
-	}
 
 	var start, firstByte time.Time
 	trace := &httptrace.ClientTrace{
