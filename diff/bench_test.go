@@ -63,3 +63,30 @@ func BenchmarkCompareIdentical(b *testing.B) {
 		c.Compare(legacy, candidate)
 	}
 }
+
+// nginxHeader is the header of a small answer of the test bed's legacy
+// NGINX/Lua; id and at stand for what changes on every answer.
+func nginxHeader(id, at string) http.Header {
+	return http.Header{
+		"Server": {"nginx/1.22.1"}, "Date": {"Sun, 22 Nov 2026 12:10:50 GMT"},
+		"Content-Type": {"application/json"}, "Content-Length": {"132"}, "Connection": {"keep-alive"},
+		"X-Request-Id": {id}, "X-Edge-Time": {at}, "X-Served-By": {"edge-test-1"},
+		"Cache-Control": {"public, max-age=60"}, "Vary": {"Accept-Encoding"},
+	}
+}
+
+// BenchmarkCompareHeaders compares two answers with the same small body
+// whose headers differ where two NGINX answers do: request id and time.
+func BenchmarkCompareHeaders(b *testing.B) {
+	body := []byte(`{"id":7,"name":"Item 7","price":17.99}`)
+	legacy := &Response{Status: 200, Header: nginxHeader("4eab5f2e4fbdaeb356ca27e559edb28c", "1795349450.387"), Body: body}
+	candidate := &Response{Status: 200, Header: nginxHeader("0585aaff301d68007fbbb6e71f9cfd36", "1795349450.392"), Body: body}
+	c := NewComparer(nil)
+	if got := c.Compare(legacy, candidate); len(got) != 2 {
+		b.Fatalf("want two differences, got %v", got)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Compare(legacy, candidate)
+	}
+}

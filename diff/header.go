@@ -8,45 +8,66 @@ import (
 )
 
 // compareHeaders compares the headers that the rules and defaults select,
-// each as a set of values.
+// each as a set of values. Names are visited in map order: the caller sorts
+// the differences, and a name gives at most one.
 func (c *Comparer) compareHeaders(legacy, candidate http.Header, compressed bool, d *differences) {
-	lh, kh := canonicalHeaders(legacy), canonicalHeaders(candidate)
-	names := make([]string, 0, len(lh)+len(kh))
-	for name := range lh {
-		names = append(names, name)
+	mark := len(d.list)
+	if c.compareCanonical(legacy, candidate, compressed, d) {
+		return
 	}
-	for name := range kh {
+	// A key not in canonical form: start again with merged keys.
+	d.list = d.list[:mark]
+	c.compareCanonical(canonicalHeaders(legacy), canonicalHeaders(candidate), compressed, d)
+}
+
+// compareCanonical compares lh and kh when all their keys are in canonical
+// form, as parsed headers' keys are; false when one is not, with
+// differences perhaps added.
+func (c *Comparer) compareCanonical(lh, kh map[string][]string, compressed bool, d *differences) bool {
+	for name, lv := range lh {
+		if !isCanonical(name) {
+			return false
+		}
+		c.compareHeader(name, lv, kh[name], compressed, d)
+	}
+	for name, kv := range kh {
+		if !isCanonical(name) {
+			return false
+		}
 		if _, ok := lh[name]; !ok {
-			names = append(names, name)
+			c.compareHeader(name, nil, kv, compressed, d)
 		}
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !c.comparesHeader(name, compressed) {
-			continue
-		}
-		if slices.Equal(lh[name], kh[name]) {
-			continue // the same lines make the same set
-		}
-		path := "header." + name
-		if c.ignore.matchUnder(path) {
-			continue
-		}
-		ls, ks := headerSet(name, lh[name], compressed), headerSet(name, kh[name], compressed)
-		lv, kv := showSet(ls), showSet(ks)
-		if c.redacted(name) {
-			lv, kv = redact(lv), redact(kv)
-		}
-		switch {
-		case slices.Equal(ls, ks):
-		case len(ks) == 0:
-			d.add(Difference{Path: path, Kind: KindMissing, Legacy: sample(lv)})
-		case len(ls) == 0:
-			d.add(Difference{Path: path, Kind: KindExtra, Candidate: sample(kv)})
-		case len(ls) == 1 && len(ks) == 1 && c.scalarsEqual(path, ls[0], ks[0]):
-		default:
-			d.add(Difference{Path: path, Kind: KindChanged, Legacy: sample(lv), Candidate: sample(kv)})
-		}
+	return true
+}
+
+// compareHeader compares the values of one header, lv from legacy and kv
+// from the candidate (nil when absent).
+func (c *Comparer) compareHeader(name string, lv, kv []string, compressed bool, d *differences) {
+	if slices.Equal(lv, kv) {
+		return // the same lines make the same set; most headers end here
+	}
+	if !c.comparesHeader(name, compressed) {
+		return
+	}
+	path := "header." + name
+	if c.ignore.matchUnder(path) {
+		return
+	}
+	ls, ks := headerSet(name, lv, compressed), headerSet(name, kv, compressed)
+	lshow, kshow := showSet(ls), showSet(ks)
+	if c.redacted(name) {
+		lshow, kshow = redact(lshow), redact(kshow)
+	}
+	switch {
+	case slices.Equal(ls, ks):
+	case len(ks) == 0:
+		d.add(Difference{Path: path, Kind: KindMissing, Legacy: sample(lshow)})
+	case len(ls) == 0:
+		d.add(Difference{Path: path, Kind: KindExtra, Candidate: sample(kshow)})
+	case len(ls) == 1 && len(ks) == 1 && c.scalarsEqual(path, ls[0], ks[0]):
+	default:
+		d.add(Difference{Path: path, Kind: KindChanged, Legacy: sample(lshow), Candidate: sample(kshow)})
 	}
 }
 

@@ -132,7 +132,7 @@ func decodeOnce(coding string, b []byte) ([]byte, error) {
 func canonicalHeaders(h http.Header) map[string][]string {
 	canonical := true
 	for k := range h {
-		canonical = canonical && http.CanonicalHeaderKey(k) == k
+		canonical = canonical && isCanonical(k)
 	}
 	if canonical {
 		return h // what net/http and textproto build: no copy needed
@@ -143,6 +143,27 @@ func canonicalHeaders(h http.Header) map[string][]string {
 		out[ck] = append(out[ck], vs...)
 	}
 	return out
+}
+
+// isCanonical reports whether http.CanonicalHeaderKey(k) == k, without
+// building the canonical key: a key with a byte that is not a token byte
+// is left as it is, one with a letter in the wrong case is not.
+func isCanonical(k string) bool {
+	wrongCase, upper := false, true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			wrongCase = wrongCase || upper
+		case 'A' <= c && c <= 'Z':
+			wrongCase = wrongCase || !upper
+		case '0' <= c && c <= '9', strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return true // not a token: left unchanged
+		}
+		upper = c == '-'
+	}
+	return !wrongCase
 }
 
 // headerSet normalises the values of one header into a sorted set: each

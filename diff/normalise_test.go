@@ -81,3 +81,13 @@ func TestHeaderSet(t *testing.T) {
 		})
 	}
 }
+
+func TestIsCanonical(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"", "Content-Type", "content-type", "X-Request-Id", "X-REQUEST-ID", "Etag", "ETag",
+		"X-1a", "x", "X", "-a", "A-", "Key With Space", "key with space", "k\u00e9y", "Ke(y)", "Www-Authenticate", "WWW-Authenticate"} {
+		if got, want := isCanonical(k), http.CanonicalHeaderKey(k) == k; got != want {
+			t.Errorf("isCanonical(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
