@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	if cfg.Speed > 0 {
 		slots = max(slots, maxOpenLoop)
 	}
-	r := &runner{cfg: cfg, send: send, sink: sink, sem: make(chan struct{}, slots),
+	r := &runner{cfg: cfg, send: send, sink: sink, slots: slots, work: make(chan job),
 		sched: newSchedule(cfg.Speed, cfg.Rate), late: newLateness(), progress: p,
 		sendCtx: context.WithoutCancel(ctx)}
 	start := time.Now()
@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 		}
 		sentRead.Store(it.read)
 	}
+	close(r.work)
 	r.inflight.Wait()
 	res.Elapsed = time.Since(start)
 	readDone.Wait()
@@ -171,20 +172,31 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	return res, readErr
 }
 
-// runner replays records one by one; exchanges run on goroutines it owns
-// and waits for.
+// runner replays records one by one. Exchanges run on worker goroutines
+// it owns: a worker is started when every running one is busy, up to the
+// number of in-flight exchanges allowed, and then takes exchange after
+// exchange until the runner closes work; starting a goroutine for every
+// exchange cost more scheduling and stack growth than the hand-off.
 type runner struct {
 	cfg      Config
 	send     Sender
 	sink     Sink
-	sem      chan struct{}
+	slots    int      // the most exchanges in flight, hence workers
+	workers  int      // started so far
+	work     chan job // to idle workers; closed when no more come
 	sched    *schedule
 	late     *lateness
 	progress *progress
 	sendCtx  context.Context
-	inflight sync.WaitGroup
+	inflight sync.WaitGroup // the workers
 	sent     int
 	timer    *time.Timer
+}
+
+// job is one exchange to run: its record and when it was due.
+type job struct {
+	rec *Record
+	due time.Time
 }
 
 // dispatch counts rec or sends it when due; it reports whether it sent.
@@ -207,10 +219,9 @@ func (r *runner) dispatch(ctx context.Context, rec *Record) bool {
 	case r.cfg.AgainstRecorded && rec.Response == nil:
 		reason = ReasonNoRecording
 	}
-	var due time.Time
 	if reason == "" {
-		due = r.sched.at(rec.Time, time.Now())
-		if !r.wait(ctx, due) {
+		due := r.sched.at(rec.Time, time.Now())
+		if !r.wait(ctx, due) || !r.hand(ctx, job{rec, due}) {
 			reason = ReasonInterrupted
 		}
 	}
@@ -220,17 +231,41 @@ func (r *runner) dispatch(ctx context.Context, rec *Record) bool {
 		return false
 	}
 	r.sent++
-	r.inflight.Go(func() {
-		defer func() { <-r.sem }()
+	return true
+}
+
+// hand gives j to an idle worker, else to a new one while fewer than
+// slots run, else to the first worker done; false when ctx ended first.
+func (r *runner) hand(ctx context.Context, j job) bool {
+	select {
+	case r.work <- j:
+		return true
+	default:
+	}
+	if r.workers < r.slots {
+		r.workers++
+		r.inflight.Go(func() { r.worker(j) })
+		return true
+	}
+	select {
+	case r.work <- j:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// worker runs j, then every job it receives until work is closed.
+func (r *runner) worker(j job) {
+	for ok := true; ok; j, ok = <-r.work {
 		if r.cfg.Speed > 0 {
 			// Measured where the exchange starts sending, so that the
-			// time to start its goroutine counts as lateness too.
-			r.late.add(time.Since(due))
+			// hand-off to a worker counts as lateness too.
+			r.late.add(time.Since(j.due))
 		}
-		r.sink.Add(r.exchange(rec))
+		r.sink.Add(r.exchange(j.rec))
 		r.progress.done()
-	})
-	return true
+	}
 }
 
 // spinWindow is how long before a send is due the dispatcher stops
@@ -239,8 +274,7 @@ func (r *runner) dispatch(ctx context.Context, rec *Record) bool {
 // which alone would put the p99 of pacing over 1 ms.
 const spinWindow = time.Millisecond
 
-// wait sleeps until due and takes an in-flight slot; false when ctx ended
-// first.
+// wait sleeps until due; false when ctx ended first.
 func (r *runner) wait(ctx context.Context, due time.Time) bool {
 	if d := time.Until(due) - spinWindow; d > 0 {
 		if r.timer == nil {
@@ -261,12 +295,7 @@ func (r *runner) wait(ctx context.Context, due time.Time) bool {
 		}
 		runtime.Gosched() // senders and the reader run meanwhile
 	}
-	select {
-	case r.sem <- struct{}{}:
-	case <-ctx.Done():
-		return false
-	}
-	return true
+	return ctx.Err() == nil
 }
 
 // exchange sends one request to every target at once.
