@@ -3,13 +3,17 @@ package replay
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
-// FuzzRead: no input makes the reader panic or hang; errors are one line.
+// FuzzRead: no input makes the reader panic or hang; errors are one line;
+// a read spread over shards finds what a read on one goroutine finds.
 func FuzzRead(f *testing.F) {
 	for _, name := range []string{"any.pcap", "browser.har"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
@@ -20,9 +24,20 @@ func FuzzRead(f *testing.F) {
 		f.Add(data[:len(data)/2])
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := Read(context.Background(), bytes.NewReader(data), "fuzz", ReadConfig{Responses: true}, func(*Record) error { return nil })
+		var one, sharded []string
+		st, err := Read(context.Background(), bytes.NewReader(data), "fuzz", ReadConfig{Responses: true}, func(r *Record) error {
+			one = append(one, r.Client+" "+r.Request.Method+" "+r.Request.URI+" "+r.Skip)
+			return nil
+		})
 		if err != nil && bytes.ContainsRune([]byte(err.Error()), '\n') {
 			t.Errorf("error on more than one line: %q", err)
+		}
+		st2, err2 := Read(context.Background(), bytes.NewReader(data), "fuzz", ReadConfig{Responses: true, Workers: 2}, func(r *Record) error {
+			sharded = append(sharded, r.Client+" "+r.Request.Method+" "+r.Request.URI+" "+r.Skip)
+			return nil
+		})
+		if diff := cmp.Diff(one, sharded); diff != "" || fmt.Sprint(err) != fmt.Sprint(err2) || fmt.Sprint(st) != fmt.Sprint(st2) {
+			t.Errorf("sharded read differs: records (-one +sharded):\n%s\nerrors %v / %v, stats %+v / %+v", diff, err, err2, st, st2)
 		}
 	})
 }
