@@ -45,10 +45,14 @@ func (a key) less(b key) bool {
 	return a.n < b.n
 }
 
-// handOffEvery is how many packets the reader reads between hand-offs to
-// the shards: every shard gets a batch then, empty or not, so that no
-// shard holds the merge back by more than that.
-const handOffEvery = 512
+// The reader hands batches to the shards every handOffEvery packets, or
+// sooner when a batch holds handOffBytes: every shard gets a batch then,
+// empty or not, so that no shard holds the merge back by more than that,
+// and the batches in flight stay small whatever the segments' size.
+const (
+	handOffEvery = 512
+	handOffBytes = 256 << 10
+)
 
 // shardOp is a packet for a shard, or a flush at a capture time. It holds
 // no pointers, so that batches of them cost the garbage collector nothing.
@@ -164,7 +168,10 @@ func (s *shardedRead) feed(ctx context.Context, src packetSource, offset func() 
 	for i := range batch {
 		batch[i] = &shardIn{}
 	}
+	var handed uint64 // packets read at the last hand-off
+	full := false     // a batch holds handOffBytes
 	handOff := func(last bool) error {
+		handed, full = seq, false
 		for i, b := range batch {
 			b.upto, b.now, b.last = seq, now, last
 			select {
@@ -214,6 +221,7 @@ func (s *shardedRead) feed(ctx context.Context, src packetSource, offset func() 
 			b := batch[shardOf(flow, seg, s.n)]
 			from := len(b.buf)
 			b.buf = append(b.buf, seg...)
+			full = len(b.buf) >= handOffBytes
 			b.ops = append(b.ops, shardOp{seq: seq, flow: flow, from: from, to: len(b.buf),
 				at: ci.Timestamp.UnixNano(), caplen: int32(ci.CaptureLength), length: int32(ci.Length)})
 			if now.After(nextFlush) {
@@ -223,7 +231,7 @@ func (s *shardedRead) feed(ctx context.Context, src packetSource, offset func() 
 				nextFlush = now.Add(time.Second)
 			}
 		}
-		if seq%handOffEvery == 0 {
+		if seq-handed >= handOffEvery || full {
 			if err := handOff(false); err != nil {
 				return st, err
 			}
@@ -273,7 +281,7 @@ func (s *shardedRead) work(ctx context.Context, r *tcpReader, in <-chan *shardIn
 		}
 		b.ops, b.buf = b.ops[:0], b.buf[:0]
 		select {
-		case free <- b:
+		case free <- b: // its buffer is reused: at most about handOffBytes
 		default:
 		}
 		if !s.send(ctx, r, recs, upto, last, last) {
