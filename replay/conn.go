@@ -195,7 +195,8 @@ func (c *conn) startParsers() {
 	cl, sv := &c.halves[c.client], &c.halves[1-c.client]
 	cl.p = newParser(roleRequest, requestSide{c}, c.r.cfg.MaxBody, c.syn)
 	sv.p = newParser(roleResponse, responseSide{c}, c.r.respBody(), c.syn)
-	cl.p.lean, sv.p.lean = c.r.cfg.FramingHeadersOnly, c.r.cfg.FramingHeadersOnly
+	cl.p.lean = c.r.cfg.FramingHeadersOnly
+	sv.p.lean = c.r.cfg.FramingHeadersOnly || !c.r.cfg.Responses // a replay needs no recorded headers
 }
 
 // ReassemblyComplete ends both directions and settles every request still

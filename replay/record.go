@@ -92,8 +92,9 @@ type ReadConfig struct {
 	// MaxBody caps the body bytes kept per message; a request with a
 	// larger body is skipped as body_over_cap. Zero means 8 MiB.
 	MaxBody int
-	// Responses keeps the recorded answers' bodies (for comparing against
-	// the recording); without it only their status and headers are kept.
+	// Responses keeps the recorded answers' headers and bodies (for
+	// comparing against the recording); without it only their status is
+	// kept (Header is nil).
 	Responses bool
 	// FramingHeadersOnly keeps no headers (Header is nil); the Host is
 	// still read: enough to list requests (cutover inspect), not to
