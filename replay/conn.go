@@ -195,6 +195,7 @@ func (c *conn) startParsers() {
 	cl, sv := &c.halves[c.client], &c.halves[1-c.client]
 	cl.p = newParser(roleRequest, requestSide{c}, c.r.cfg.MaxBody, c.syn)
 	sv.p = newParser(roleResponse, responseSide{c}, c.r.respBody(), c.syn)
+	cl.p.msgs, sv.p.msgs = &c.r.msgs, &c.r.msgs
 	cl.p.lean = c.r.cfg.FramingHeadersOnly
 	sv.p.lean = c.r.cfg.FramingHeadersOnly || !c.r.cfg.Responses // a replay needs no recorded headers
 }

@@ -29,11 +29,9 @@ type message struct {
 	interim int    // 1xx answers seen before the final one
 	paired  *entry // the request this response answers
 
-	proto   string
-	header  http.Header // nil when reading keeps no headers (ReadConfig.FramingHeadersOnly)
-	framing framingFields
-
-	entry     entry // a request's place in the reader's queues (conn.enqueue)
+	proto     string
+	header    http.Header // nil when reading keeps no headers (ReadConfig.FramingHeadersOnly)
+	framing   framingFields
 	trailer   http.Header
 	body      []byte
 	bodyLen   int64
@@ -42,6 +40,23 @@ type message struct {
 
 func newMessage(start int64, t time.Time) *message {
 	return &message{start: start, time: t, framing: framingFields{clen: -1}}
+}
+
+// messages hands out messages carved from slabs: one allocation, and one
+// clearing, for many messages. A slab lives as long as any of its messages.
+type messages struct{ slab []message }
+
+func (ms *messages) next(start int64, t time.Time) *message {
+	if ms == nil {
+		return newMessage(start, t)
+	}
+	if len(ms.slab) == 0 {
+		ms.slab = make([]message, 64)
+	}
+	m := &ms.slab[0]
+	ms.slab = ms.slab[1:]
+	m.start, m.time, m.framing.clen = start, t, -1
+	return m
 }
 
 // framingFields are the header values that delimit a message and name its

@@ -89,7 +89,8 @@ func (r *tcpReader) resolve(e *entry) {
 // skipUnit emits a unit that is not a request: bytes of a connection that
 // held no whole request, for reason.
 func (r *tcpReader) skipUnit(c *conn, reason string) {
-	e := &entry{skip: reason, time: c.last, done: true}
+	e := r.newEntry()
+	*e = entry{skip: reason, time: c.last, done: true}
 	if c.client >= 0 {
 		e.client, e.server = c.halves[c.client].addr, c.halves[1-c.client].addr
 	} else {
@@ -103,11 +104,13 @@ func (r *tcpReader) skipUnit(c *conn, reason string) {
 
 // record turns an entry into what the reader hands out, counting it.
 func (r *tcpReader) record(e *entry) {
-	// One allocation for the record and its answer.
-	both := &struct {
-		rec  Record
-		resp diff.Response
-	}{rec: Record{Client: e.client, Server: e.server, Skip: e.skip, Time: e.time}}
+	// Records and their answers are carved from slabs, as messages are.
+	if len(r.recs) == 0 {
+		r.recs = make([]recordWithAnswer, 64)
+	}
+	both := &r.recs[0]
+	r.recs = r.recs[1:]
+	both.rec = Record{Client: e.client, Server: e.server, Skip: e.skip, Time: e.time}
 	rec := &both.rec
 	if m := e.req; m != nil {
 		rec.Time, rec.Proto = m.time, m.proto
@@ -132,6 +135,21 @@ func (r *tcpReader) record(e *entry) {
 		return // not handed out: not counted
 	}
 	r.stats.count(rec)
+}
+
+// newEntry carves an entry from a slab, as messages are.
+func (r *tcpReader) newEntry() *entry {
+	if len(r.entries) == 0 {
+		r.entries = make([]entry, 64)
+	}
+	e := &r.entries[0]
+	r.entries = r.entries[1:]
+	return e
+}
+
+type recordWithAnswer struct {
+	rec  Record
+	resp diff.Response
 }
 
 // requestHost is the Host header, or the authority of an absolute URI.

@@ -56,7 +56,7 @@ func (s requestSide) dead(reason string) {
 func (c *conn) enqueue(m *message) *entry {
 	cl, sv := &c.halves[c.client], &c.halves[1-c.client]
 	m.ack, m.ackOK = cl.ackAt(m.start)
-	e := &m.entry // allocated with its request
+	e := c.r.newEntry()
 	*e = entry{req: m, client: cl.addr, server: sv.addr, time: m.end}
 	if e.time.IsZero() {
 		e.time = m.time

@@ -71,7 +71,8 @@ type parser struct {
 	// the block ends (one string for all names and values).
 	block []byte
 	lines int
-	lean  bool // keep no header block (ReadConfig.FramingHeadersOnly)
+	lean  bool      // keep no header block (ReadConfig.FramingHeadersOnly)
+	msgs  *messages // where messages come from; nil: allocated one by one
 }
 
 // newParser returns a parser; started says whether the stream's start was
@@ -180,7 +181,7 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			if len(line) == 0 {
 				return // blank lines between messages are allowed
 			}
-			p.m = newMessage(start, at(off))
+			p.m = p.msgs.next(start, at(off))
 			p.block, p.lines = p.block[:0], 0
 		}
 		// A new message, or the final response after a 1xx.

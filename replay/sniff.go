@@ -2,7 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"time"
 )
 
 // Reasons a request, or a stream, is not replayed. They are the keys of
@@ -55,9 +54,10 @@ func (p *parser) resync(data []byte, off int, at clock) int {
 		line = append(p.line, line...)
 		p.line = p.line[:0]
 	}
-	m := newMessage(p.pos+int64(i+1)-int64(len(line)), time.Time{})
-	if startLine(p.role, trimEOL(line), m) {
-		m.time = at(off)
+	var sl message // most lines are not start lines: no message for them
+	if startLine(p.role, trimEOL(line), &sl) {
+		m := p.msgs.next(p.pos+int64(i+1)-int64(len(line)), at(off))
+		m.method, m.uri, m.proto, m.status = sl.method, sl.uri, sl.proto, sl.status
 		p.m, p.seen, p.hdr, p.st = m, true, len(line), stHeaders
 		p.block, p.lines = p.block[:0], 0
 	}

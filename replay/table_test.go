@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -35,5 +36,19 @@ func TestTableAlignsAsTabwriter(t *testing.T) {
 	}
 	if diff := cmp.Diff(strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")); diff != "" {
 		t.Errorf("(-tabwriter +table):\n%s", diff)
+	}
+}
+
+func TestAppendClock(t *testing.T) {
+	t.Parallel()
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 22, 9, 5, 7, 1000, time.UTC),
+		time.Date(2026, 11, 22, 23, 59, 59, 999999999, time.Local),
+		time.Unix(1795348935, 203456789),
+	} {
+		if got, want := string(appendClock(nil, tm)), tm.Format("15:04:05.000000"); got != want {
+			t.Errorf("appendClock(%v) = %q, want %q", tm, got, want)
+		}
 	}
 }
