@@ -70,19 +70,25 @@ type framingFields struct {
 	clBad   bool  // a Content-Length that is not a number, or two that differ
 }
 
-// add notes one header field if it is one of the framing ones.
-func (f *framingFields) add(name, value []byte) {
+// add notes one header field if it is one of the framing ones;
+// lastHost is the previous Host value, reused when the next is the same
+// (it nearly always is on a connection): one allocation saved a request.
+func (f *framingFields) add(name, value []byte, lastHost *string) {
 	switch len(name) {
 	case 4:
-		if !f.hasHost && bytes.EqualFold(name, []byte("Host")) {
-			f.host, f.hasHost = string(trimOWS(value)), true
+		if !f.hasHost && (string(name) == "Host" || bytes.EqualFold(name, []byte("Host"))) {
+			v := trimOWS(value)
+			if string(v) != *lastHost {
+				*lastHost = string(v)
+			}
+			f.host, f.hasHost = *lastHost, true
 		}
 	case 14:
-		if bytes.EqualFold(name, []byte("Content-Length")) {
+		if string(name) == "Content-Length" || bytes.EqualFold(name, []byte("Content-Length")) {
 			f.addLength(trimOWS(value))
 		}
 	case 17:
-		if bytes.EqualFold(name, []byte("Transfer-Encoding")) {
+		if string(name) == "Transfer-Encoding" || bytes.EqualFold(name, []byte("Transfer-Encoding")) {
 			if f.hasTE {
 				f.te += ","
 			}

@@ -69,10 +69,11 @@ type parser struct {
 	// block holds the header lines of the current message, each ended by
 	// '\n', checked as they come and made into m.header in one go when
 	// the block ends (one string for all names and values).
-	block []byte
-	lines int
-	lean  bool      // keep no header block (ReadConfig.FramingHeadersOnly)
-	msgs  *messages // where messages come from; nil: allocated one by one
+	block    []byte
+	lines    int
+	lean     bool      // keep no header block (ReadConfig.FramingHeadersOnly)
+	msgs     *messages // where messages come from; nil: allocated one by one
+	lastHost string    // see framingFields.add
 }
 
 // newParser returns a parser; started says whether the stream's start was
@@ -207,7 +208,7 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			p.fail(ReasonMalformed) // see headerLine
 			return
 		}
-		p.m.framing.add(line[:colon], line[colon+1:])
+		p.m.framing.add(line[:colon], line[colon+1:], &p.lastHost)
 		if !p.lean {
 			p.block = append(append(p.block, line...), '\n')
 			p.lines++
