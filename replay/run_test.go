@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,11 +143,46 @@ func TestReplayCandidateStops(t *testing.T) {
 func TestReplayInterrupted(t *testing.T) {
 	t.Parallel()
 	bed := testbed.StartForTest(t, testbed.Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	rules, err := diff.ParseRules([]byte(noiseRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Interrupted once 20 exchanges are compared, whatever the machine's
+	// speed: a fixed deadline ended some runs under -race before any.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	counts, _ := replayAgainst(t, ctx, bed, "wrk.pcap.gz", 0.5)
-	if counts.Skipped[ReasonInterrupted] == 0 || counts.Compared == 0 {
-		t.Errorf("counts %+v: want some compared and the rest interrupted", counts)
+	sink := &cancelAfter{Aggregator: diff.NewAggregator(diff.AggregatorConfig{Rules: rules}), after: 20, cancel: cancel}
+	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
+	defer client.Close()
+	cfg := Config{Files: []string{filepath.Join("testdata", "wrk.pcap.gz")}, Speed: 0.5, Unsafe: true,
+		Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Candidate.URL)}
+	res, err := Run(ctx, cfg, client, sink, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := sink.Counts()
+	if err := counts.Check(); err != nil {
+		t.Errorf("count invariant: %v", err)
+	}
+	// Reading stops too: what was read and not sent counts as interrupted.
+	if !res.Interrupted || counts.Skipped[ReasonInterrupted] == 0 || counts.Compared < 20 || counts.Compared > 100 {
+		t.Errorf("interrupted %v, counts %+v: want 20 or a few more compared, the rest read interrupted", res.Interrupted, counts)
+	}
+}
+
+// cancelAfter is an aggregator that cancels a context once it was given
+// after exchanges.
+type cancelAfter struct {
+	*diff.Aggregator
+	n      atomic.Int64
+	after  int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Add(ex *diff.Exchange) {
+	c.Aggregator.Add(ex)
+	if c.n.Add(1) == c.after {
+		c.cancel()
 	}
 }
 
