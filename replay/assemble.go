@@ -25,15 +25,16 @@ const (
 // tcpReader turns a capture's packets into records. It owns the assembler
 // and every connection; all of it runs on the caller's goroutine.
 type tcpReader struct {
-	cfg     ReadConfig
-	emit    func(*Record) error
-	err     error // the first error emit returned: reading stops
-	stats   Stats
-	order   order
-	now     time.Time // capture time reached
-	msgs    messages  // for every parser of every connection
-	recs    []recordWithAnswer
-	entries []entry
+	cfg         ReadConfig
+	emit        func(*Record) error
+	err         error // the first error emit returned: reading stops
+	stats       Stats
+	order       order
+	now         time.Time // capture time reached
+	msgs        messages  // for every parser of every connection
+	recs        []recordWithAnswer
+	entries     []entry
+	freeEntries []*entry
 
 	// For a sharded read (shard.go): the packet being read, this reader's
 	// shard and how many entries it found, which make entries' keys; and

@@ -124,6 +124,7 @@ func (r *tcpReader) record(e *entry) {
 			TTFB: m.time.Sub(e.req.end), Total: m.end.Sub(e.req.time),
 		}
 	}
+	defer r.recycle(e)
 	if r.keyed != nil {
 		r.keyed(e.key, rec) // the merge hands it out and counts it
 		return
@@ -137,14 +138,35 @@ func (r *tcpReader) record(e *entry) {
 	r.stats.count(rec)
 }
 
-// newEntry carves an entry from a slab, as messages are.
+// newEntry reuses an entry given back or carves one from a slab, as
+// messages are.
 func (r *tcpReader) newEntry() *entry {
+	if n := len(r.freeEntries); n > 0 {
+		e := r.freeEntries[n-1]
+		r.freeEntries = r.freeEntries[:n-1]
+		return e
+	}
 	if len(r.entries) == 0 {
 		r.entries = make([]entry, 64)
 	}
 	e := &r.entries[0]
 	r.entries = r.entries[1:]
 	return e
+}
+
+// recycle takes back a settled entry, once emitted, and its messages: no
+// connection queue holds a settled entry, no parser a finished message,
+// and the record made of them refers to neither.
+func (r *tcpReader) recycle(e *entry) {
+	if !e.done {
+		return // its answer may still come
+	}
+	r.msgs.put(e.req)
+	r.msgs.put(e.resp)
+	if len(r.freeEntries) < maxFree {
+		*e = entry{}
+		r.freeEntries = append(r.freeEntries, e)
+	}
 }
 
 type recordWithAnswer struct {
