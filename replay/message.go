@@ -258,26 +258,46 @@ func isTokenChar(c byte) bool {
 	return c < 128 && tokenHi>>(c-64)&1 != 0
 }
 
+// tokenTable is isTokenChar for every byte, looked up once per byte on the
+// hot path of parsing header names.
+var tokenTable = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isTokenChar(byte(c))
+	}
+	return t
+}()
+
 // isToken reports whether b is an RFC 9110 token.
 func isToken(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
 	for _, c := range b {
-		if !isTokenChar(c) {
+		if !tokenTable[c] {
 			return false
 		}
 	}
 	return true
 }
 
-// headerLine reports whether line is a valid header field line. Whitespace
-// before the colon and obsolete line folding are rejected, as RFC 9112 asks
-// of servers, because both are classic request-smuggling vectors.
-func headerLine(line []byte) bool {
-	colon := bytes.IndexByte(line, ':')
-	return colon >= 1 && isToken(line[:colon])
+// headerName returns the length of the field name of a header line, or -1
+// when the line does not start with a token and a colon. Whitespace before
+// the colon and obsolete line folding are so rejected, as RFC 9112 asks of
+// servers, because both are classic request-smuggling vectors.
+func headerName(line []byte) int {
+	for i, c := range line {
+		if !tokenTable[c] {
+			if c == ':' && i > 0 {
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
 }
+
+// headerLine reports whether line is a valid header field line.
+func headerLine(line []byte) bool { return headerName(line) > 0 }
 
 // addHeader parses one header line into h (trailers).
 func addHeader(h http.Header, line []byte) bool {

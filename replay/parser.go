@@ -203,9 +203,9 @@ func (p *parser) onLine(line []byte, start int64, off, n int, at clock) {
 			return
 		}
 		p.hdr += len(line)
-		colon := bytes.IndexByte(line, ':')
-		if p.hdr > maxHeaderBytes || colon < 1 || !isToken(line[:colon]) {
-			p.fail(ReasonMalformed) // see headerLine
+		colon := headerName(line)
+		if p.hdr > maxHeaderBytes || colon < 1 {
+			p.fail(ReasonMalformed)
 			return
 		}
 		p.m.framing.add(line[:colon], line[colon+1:], &p.lastHost)
