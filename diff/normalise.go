@@ -171,6 +171,9 @@ func isCanonical(k string) bool {
 // dropped. compressed says either body had a content coding, which makes a
 // weak ETag prefix meaningless (proxies weaken ETags when they compress).
 func headerSet(name string, values []string, compressed bool) []string {
+	if len(values) == 1 && !listHeaders[name] && name != "Etag" && strings.TrimSpace(values[0]) == values[0] {
+		return values // most headers: one plain value, already the set (callers only read it)
+	}
 	set := make([]string, 0, len(values))
 	for _, v := range values {
 		if !listHeaders[name] {

@@ -43,7 +43,10 @@ func readBody(br *bufio.Reader, h *head, limit int64) (body []byte, truncated bo
 	case bodyChunked:
 		cr := httputil.NewChunkedReader(br)
 		var eof bool
-		if body, eof, err = appendToEOF(cr, nil, limit); err == nil && !eof {
+		// What is already buffered is most often the whole body: one
+		// buffer of about its size, not four grown to it.
+		body = make([]byte, 0, min(limit, int64(max(512, br.Buffered()))))
+		if body, eof, err = appendToEOF(cr, body, limit); err == nil && !eof {
 			n, err = drain(cr)
 		}
 		if err == nil {
