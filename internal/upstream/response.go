@@ -203,7 +203,10 @@ func parseFields(s string) http.Header {
 		}
 		k, v, _ := strings.Cut(kv, ":")
 		key := canonicalKey(k)
-		value := strings.TrimLeft(v, " \t")
+		value := v
+		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+			value = value[1:] // strings.TrimLeft builds a set each call
+		}
 		if vv, seen := header[key]; seen {
 			header[key] = append(vv, value)
 			continue
