@@ -13,7 +13,7 @@
 #      the second legacy as --candidate) against wrk on legacy alone, same
 #      requests, as many requests in flight, DURATION of wrk.
 #
-#   scripts/bench-replay.sh [INSPECT_SIZE] [RSS_SIZE] [DURATION] [RUNS]   # default 150M 1G 3s 5
+#   scripts/bench-replay.sh [INSPECT_SIZE] [RSS_SIZE] [DURATION] [RUNS]   # default 150M 1G 3s 7
 #
 # Generated captures live in a temporary directory and are removed at exit.
 set -euo pipefail
@@ -22,9 +22,9 @@ cd "$(dirname "$0")/.."
 big=${1:-150M}
 huge=${2:-1G}
 dur=${3:-3s}
-runs=${4:-5}
+runs=${4:-7}
 inflight=32 # replay's exchanges in flight: 64 requests, as many as wrk -c64
-load=60M # the replay --speed max capture: 8 copies of pace.pcap.gz, 48,000 requests
+load=120M # the replay --speed max capture: 16 copies of pace.pcap.gz, 96,000 requests (about as long as wrk runs)
 
 command -v tshark >/dev/null || CUTOVER_DEPS_EXTRA="tshark:tshark" bash scripts/deps.sh
 work=$(mktemp -d)
