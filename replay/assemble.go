@@ -108,6 +108,20 @@ type offsetError struct {
 func (e *offsetError) Error() string { return e.err.Error() }
 func (e *offsetError) Unwrap() error { return e.err }
 
+// readPacket reads the next packet of src: io.EOF at the end of the file,
+// an *offsetError where the file is not a capture any more.
+func readPacket(src packetSource, offset func() int64) ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	at := offset()
+	data, ci, link, err := src.next()
+	if err == nil || errors.Is(err, io.EOF) {
+		return data, ci, link, err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errors.New("file ends inside a packet record (truncated capture)")
+	}
+	return nil, ci, link, &offsetError{off: at, err: err}
+}
+
 // readPackets reads every packet of src and emits the records found, in
 // capture order. It stops at the first error of the source or of emit.
 func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg ReadConfig, emit func(*Record) error) (Stats, error) {
@@ -128,16 +142,12 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 		if r.stats.Packets%4096 == 0 && ctx.Err() != nil {
 			return r.stats, ctx.Err()
 		}
-		at := offset()
-		data, ci, link, err := src.next()
+		data, ci, link, err := readPacket(src, offset)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = errors.New("file ends inside a packet record (truncated capture)")
-			}
-			return r.stats, &offsetError{off: at, err: err}
+			return r.stats, err
 		}
 		r.stats.Packets++
 		r.seq++

@@ -191,21 +191,17 @@ func (s *shardedRead) feed(ctx context.Context, src packetSource, offset func() 
 		if seq%4096 == 0 && ctx.Err() != nil {
 			return st, ctx.Err()
 		}
-		at := offset()
-		data, ci, link, err := src.next()
+		data, ci, link, err := readPacket(src, offset)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = errors.New("file ends inside a packet record (truncated capture)")
-			}
 			// The packets before the error are still read: the records
 			// ready by then are emitted, as on one goroutine.
 			if herr := handOff(false); herr != nil {
 				return st, herr
 			}
-			return st, &offsetError{off: at, err: err}
+			return st, err
 		}
 		seq++
 		st.Packets++
