@@ -8,7 +8,7 @@ import (
 // nopHandler pairs every response with a GET and drops what it is given.
 type nopHandler struct{ ms *messages }
 
-func (h nopHandler) pair(*message, bool) (string, bool) { return "GET", true }
+func (h nopHandler) pair(*message, bool) (string, bool)  { return "GET", true }
 func (h nopHandler) complete(m *message)                 { h.ms.put(m) }
 func (h nopHandler) lost(*message, int64, int64, string) {}
 func (h nopHandler) dead(string)                         {}
