@@ -23,7 +23,8 @@ const (
 )
 
 // tcpReader turns a capture's packets into records. It owns the assembler
-// and every connection; all of it runs on the caller's goroutine.
+// and every connection; all of it runs on one goroutine: the caller's, or a
+// shard's in a sharded read.
 type tcpReader struct {
 	cfg         ReadConfig
 	emit        func(*Record) error
