@@ -120,8 +120,10 @@ func Inspect(ctx context.Context, w io.Writer, files []string, cfg InspectConfig
 			break
 		}
 	}
-	if err == nil {
-		err = send()
+	// What was found before an error is printed too: a capture cut short
+	// (tcpdump killed mid-write) still lists the requests it holds.
+	if serr := send(); err == nil {
+		err = serr
 	}
 	close(batches)
 	wg.Wait()

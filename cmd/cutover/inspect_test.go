@@ -19,6 +19,12 @@ func TestInspect(t *testing.T) {
 	empty := filepath.Join(dir, "empty.pcap")
 	os.WriteFile(empty, []byte("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00\x01\x00\x00\x00"), 0o644)
 	curl := filepath.Join("..", "..", "replay", "testdata", "curl.pcap")
+	whole, err := os.ReadFile(curl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pcap") // as tcpdump leaves a capture when killed mid-write
+	os.WriteFile(cut, whole[:len(whole)*2/3], 0o644)
 	tests := []struct {
 		name       string
 		args       []string
@@ -31,6 +37,8 @@ func TestInspect(t *testing.T) {
 		{"table", []string{"inspect", curl}, 0, "", "19 requests (19 with a recorded response) in 12 TCP streams", ""},
 		{"no http", []string{"inspect", empty}, 0, "", "no HTTP requests found", ""},
 		{"not a capture", []string{"inspect", notCapture}, 2, "", "", notCapture + ": offset 0: not a capture"},
+		// The requests before the cut are listed, and the cut is an error.
+		{"cut short", []string{"inspect", cut}, 2, "", "GET     /api/items/1", "file ends inside a packet record (truncated capture)"},
 		{"missing file", []string{"inspect", filepath.Join(dir, "nope.pcap")}, 2, "", "", "no such file"},
 		{"no args", []string{"inspect"}, 2, "", "", "requires at least 1 arg"},
 	}
