@@ -162,8 +162,9 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 			return err
 		}
 	}
-	if runErr != nil {
-		return runErr // the summary above still counts what was sent
+	read := res.Stats.Requests > 0 || len(res.Stats.Skipped) > 0
+	if runErr != nil && !read {
+		return runErr // nothing was read: nothing to report
 	}
 	if f.reportPath != "" {
 		if err := writeHTMLReport(f.reportPath, &s); err != nil {
@@ -173,7 +174,12 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 	if err := reports.Text(a.stdout, &s); err != nil {
 		return err
 	}
-	if res.Stats.Requests == 0 && len(res.Stats.Skipped) == 0 {
+	if runErr != nil {
+		// A capture cut short still had requests replayed: they are
+		// reported above, and the run could not finish (exit 2).
+		return runErr
+	}
+	if !read {
 		return fmt.Errorf("no HTTP requests found in %s", strings.Join(files, ", "))
 	}
 	if res.Interrupted {
