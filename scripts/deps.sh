@@ -13,6 +13,12 @@ need=(
   "curl:curl"
   "chromium:chromium"
   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation"
+  # Front doors and signals (HAProxy weights, Prometheus gates) and the
+  # reference reader of captures (tshark, also for decrypted TLS and HTTP/2).
+  "/usr/sbin/haproxy:haproxy"
+  "/usr/bin/prometheus:prometheus"
+  "tshark:tshark"
+  "openssl:openssl"
 )
 if [ -n "${CUTOVER_DEPS_EXTRA:-}" ]; then
   read -r -a extra <<<"$CUTOVER_DEPS_EXTRA"
