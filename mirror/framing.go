@@ -150,7 +150,7 @@ type framingConn struct {
 	raw     []byte // read, not yet classified
 	ready   []byte // checked, for net/http
 	state   framingState
-	left    int64  // body bytes left (stLength) or chunk bytes left (stChunked)
+	left    int64 // body bytes left (stLength) or chunk bytes left (stChunked)
 	chunk   chunkScan
 	scratch [16 << 10]byte
 

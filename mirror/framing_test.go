@@ -189,7 +189,9 @@ func FuzzFramingConn(f *testing.F) {
 			out = out[:i]
 		}
 		// Empty lines before a head are dropped; nothing else is changed.
-		noEOL := func(b []byte) []byte { return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil) }
+		noEOL := func(b []byte) []byte {
+			return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil)
+		}
 		if !bytes.HasPrefix(noEOL(data), noEOL(out)) {
 			t.Fatalf("handed on %q, not a prefix of %q", out, data)
 		}
