@@ -100,7 +100,7 @@ func showSet(set []string) string {
 }
 
 func (c *Comparer) redacted(name string) bool {
-	return redactedByDefault[name] || c.redact.match(name)
+	return redactedByDefault[name] || secretHeader(name) || c.redact.match(name)
 }
 
 func redact(v string) string {

@@ -36,6 +36,8 @@ type ServerConfig struct {
 	// idle that long [65s, NGINX's keepalive_timeout], so that idle clients
 	// cannot hold every descriptor.
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// Pprof serves Go profiles on the admin API at /debug/pprof/.
+	Pprof bool
 }
 
 // Server runs a Mirror and its admin API on their listeners.
@@ -107,7 +109,7 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 	s.Addr = s.lc.Addr().String()
 	if cfg.Admin != "off" {
 		m.metrics.withCounts(results.Counts)
-		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: errLog}
+		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken, cfg.Pprof), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: errLog}
 		if s.la, err = net.Listen("tcp", cfg.Admin); err != nil {
 			s.lc.Close()
 			return nil, fmt.Errorf("admin listen: %w", err)

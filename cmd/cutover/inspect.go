@@ -22,6 +22,10 @@ of streams, requests, responses and what was skipped and why (gaps in the
 capture, malformed messages, TLS and other protocols).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
+			var c check
+			if c.positive("max-body", int64(cfg.maxBody)); c.err != nil {
+				return c.err
+			}
 			tuneGC()
 			st, err := replay.Inspect(cmd.Context(), a.stdout, files, replay.InspectConfig{
 				JSON: cfg.json,

@@ -61,6 +61,9 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 			if f.in == "" || f.out == "" {
 				return errors.New("report needs --in SUMMARY.json and -o FILE")
 			}
+			if err := checkWritable(f.out); err != nil {
+				return fmt.Errorf("-o %s: %w", f.out, err)
+			}
 			data, err := os.ReadFile(f.in)
 			if err != nil {
 				return fmt.Errorf("read summary: %w", err)

@@ -24,14 +24,14 @@ type rolloutFlags struct {
 
 func newRolloutCmd(a *app) *cobra.Command {
 	var f rolloutFlags
-	cmd := &cobra.Command{
+	cmd := withSubcommands(&cobra.Command{
 		Use:   "rollout",
 		Short: "Move live traffic to the candidate step by step, with gates and automatic rollback",
 		Long: `rollout moves the share of traffic the candidate serves through the steps of a
 plan, judges every step on the mirrors' measurements (error rate, latency,
 differences) and rolls back on its own when a step goes bad. State and history
 live in a SQLite file (--state) that operators share from any terminal.`,
-	}
+	})
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.state, "state", "cutover.db", "state file (SQLite)")
 	pf.StringVar(&f.rollout, "rollout", "", "rollout name (default: the only one in the state file)")
