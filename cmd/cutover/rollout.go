@@ -175,12 +175,17 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 	return nil
 }
 
-// openRollout opens the state file and names the rollout to act on.
-func openRollout(ctx context.Context, rf *rolloutFlags) (*rollout.Journal, string, error) {
+// openRollout opens the state file and names the rollout to act on; a
+// read-only command opens it read-only, so that it never writes in it.
+func openRollout(ctx context.Context, rf *rolloutFlags, readOnly bool) (*rollout.Journal, string, error) {
 	if _, err := os.Stat(rf.state); err != nil {
 		return nil, "", fmt.Errorf("state file %s: %w", rf.state, errors.Unwrap(err))
 	}
-	j, err := rollout.OpenJournal(ctx, rf.state)
+	open := rollout.OpenJournal
+	if readOnly {
+		open = rollout.OpenJournalReadOnly
+	}
+	j, err := open(ctx, rf.state)
 	if err != nil {
 		return nil, "", err
 	}
@@ -216,7 +221,7 @@ func newRolloutViewCmd(rf *rolloutFlags, use, short string, show func(ctx contex
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			j, name, err := openRollout(cmd.Context(), rf)
+			j, name, err := openRollout(cmd.Context(), rf, true)
 			if err != nil {
 				return err
 			}
@@ -294,7 +299,7 @@ func newRolloutOperatorCmd(a *app, rf *rolloutFlags, kind, short string, args co
 				}
 				c.Weight = w
 			}
-			j, name, err := openRollout(ctx, rf)
+			j, name, err := openRollout(ctx, rf, false)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,7 @@ import (
 
 // rolloutTimeline reads a rollout's journal for the HTML report.
 func rolloutTimeline(ctx context.Context, rf *rolloutFlags) (*reports.Timeline, error) {
-	j, name, err := openRollout(ctx, rf)
+	j, name, err := openRollout(ctx, rf, true)
 	if err != nil {
 		return nil, err
 	}
