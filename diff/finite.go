@@ -21,8 +21,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 	if err == nil || !errors.As(err, &uve) {
 		return b, err
 	}
-	c := plain(s)
-	zeroNonFinite(reflect.ValueOf(&c).Elem())
+	c := finiteCopy(reflect.ValueOf(plain(s))).Interface().(plain)
 	return json.Marshal(c)
 }
 
@@ -31,35 +30,53 @@ func (s *Summary) NonFinite() string {
 	return findNonFinite(reflect.ValueOf(s).Elem(), "summary")
 }
 
-func zeroNonFinite(v reflect.Value) {
+// finiteCopy copies v with every non-finite number made 0; the caller's
+// summary is left as it was.
+func finiteCopy(v reflect.Value) reflect.Value {
+	out := reflect.New(v.Type()).Elem()
 	switch v.Kind() {
 	case reflect.Float32, reflect.Float64:
-		if f := v.Float(); (math.IsNaN(f) || math.IsInf(f, 0)) && v.CanSet() {
-			v.SetFloat(0)
+		if f := v.Float(); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			out.SetFloat(f)
 		}
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
 		if !v.IsNil() {
-			zeroNonFinite(v.Elem())
+			p := reflect.New(v.Type().Elem())
+			p.Elem().Set(finiteCopy(v.Elem()))
+			out.Set(p)
+		}
+	case reflect.Interface:
+		if !v.IsNil() {
+			out.Set(finiteCopy(v.Elem()))
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
-				zeroNonFinite(v.Field(i))
+				out.Field(i).Set(finiteCopy(v.Field(i)))
 			}
 		}
-	case reflect.Slice, reflect.Array:
+	case reflect.Slice:
+		if !v.IsNil() {
+			out.Set(reflect.MakeSlice(v.Type(), v.Len(), v.Len()))
+			for i := range v.Len() {
+				out.Index(i).Set(finiteCopy(v.Index(i)))
+			}
+		}
+	case reflect.Array:
 		for i := range v.Len() {
-			zeroNonFinite(v.Index(i))
+			out.Index(i).Set(finiteCopy(v.Index(i)))
 		}
 	case reflect.Map:
-		if v.Type().Elem().Kind() == reflect.Float64 {
+		if !v.IsNil() {
+			out.Set(reflect.MakeMapWithSize(v.Type(), v.Len()))
 			for _, k := range v.MapKeys() {
-				if f := v.MapIndex(k).Float(); math.IsNaN(f) || math.IsInf(f, 0) {
-					v.SetMapIndex(k, reflect.ValueOf(0.0).Convert(v.Type().Elem()))
-				}
+				out.SetMapIndex(k, finiteCopy(v.MapIndex(k)))
 			}
 		}
+	default:
+		out.Set(v)
 	}
+	return out
 }
 
 func findNonFinite(v reflect.Value, path string) string {
