@@ -21,9 +21,7 @@ type Controller struct {
 	Journal  *Journal
 	// Source measures the step; Backend sets the weight (often the same
 	// Fleet).
-	Source interface {
-		Measure(ctx context.Context, windowID string) (Measure, error)
-	}
+	Source  Source
 	Backend WeightSetter
 	Log     zerolog.Logger
 	// Actor is who runs the controller, journaled with its decisions.

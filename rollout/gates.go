@@ -21,6 +21,15 @@ type Measure struct {
 	// Latency is each mirror's overall latency verdict: verdicts cannot
 	// be summed, so each mirror is judged at its share of the level.
 	Latency []diff.LatencyVerdict
+	// Pairs are the latency pairs compared since the previous Measure of
+	// the same window (a sample when there were many): the controller
+	// keeps them per interval for the recent window and the tail gate. A
+	// source without them leaves it empty; those gates then wait.
+	Pairs LatencyPairs
+	// Answered is how many of the watched mirrors (or sources) answered;
+	// Missing names those that did not.
+	Answered int
+	Missing  []string
 }
 
 // Served counts the requests one side served and how many were errors
