@@ -52,11 +52,12 @@ type State struct {
 	Looks       int          `json:"looks"`
 	Gates       []GateResult `json:"gates"`
 	Heartbeat   time.Time    `json:"heartbeat"`
-	stateExtra
+	StateDetail
 }
 
-// stateExtra is the part of a State journaled as one JSON column.
-type stateExtra struct {
+// StateDetail is the part of a State journaled as one JSON column; its
+// fields read as the State's own.
+type StateDetail struct {
 	// Interrupted says what the rollout was doing when its controller was
 	// stopped; Status is "interrupted" meanwhile.
 	Interrupted *Interruption `json:"interrupted,omitempty"`
@@ -203,7 +204,7 @@ func (j *Journal) Load(ctx context.Context, name string) (*State, error) {
 	if err := json.Unmarshal([]byte(gates), &st.Gates); err != nil {
 		return nil, fmt.Errorf("state: gates of %q: %w", name, err)
 	}
-	if err := json.Unmarshal([]byte(extra), &st.stateExtra); err != nil {
+	if err := json.Unmarshal([]byte(extra), &st.StateDetail); err != nil {
 		return nil, fmt.Errorf("state: %q: %w", name, err)
 	}
 	return &st, nil
@@ -218,7 +219,7 @@ func (j *Journal) Save(ctx context.Context, st *State, events []Event, applied [
 	}
 	defer tx.Rollback()
 	gates, _ := json.Marshal(orEmpty(st.Gates))
-	extra, _ := json.Marshal(st.stateExtra)
+	extra, _ := json.Marshal(st.StateDetail)
 	_, err = tx.ExecContext(ctx, `INSERT INTO rollouts (name, plan, status, phase, step, weight, step_started, window_id, failures, looks, gates, heartbeat, extra)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(name) DO UPDATE SET plan=excluded.plan, status=excluded.status, phase=excluded.phase, step=excluded.step,
