@@ -326,6 +326,9 @@ func roundSig(v float64) float64 {
 		return v
 	}
 	mag := math.Pow(10, 3-math.Ceil(math.Log10(math.Abs(v))))
+	if math.IsInf(mag, 0) {
+		return v // subnormal: scaling overflows
+	}
 	return math.Round(v*mag) / mag
 }
 
