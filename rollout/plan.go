@@ -61,7 +61,7 @@ type Step struct {
 	PauseBefore bool `yaml:"pause_before"`
 	// MaxDuration is the step's deadline: a step still not passed (too
 	// little evidence, a blind fleet) then does OnTimeout [the plan's, or
-	// 3 holds and 10 intervals].
+	// 3 holds and 20 intervals].
 	MaxDuration time.Duration `yaml:"max_duration"`
 	// OnTimeout is "pause" (hold the weight, alert, end `run` with exit
 	// code 4) or "rollback" [the plan's, pause].

@@ -34,9 +34,9 @@ webhooks: [http://hooks.example/cutover]
 		Name: "edge", Hold: 2 * time.Minute, MinRequests: 1000, Interval: 10 * time.Second, FalseAlarm: 0.05,
 		OnTimeout: OnTimeoutPause, RecentIntervals: 2,
 		Steps: []Step{
-			{Weight: 1, Hold: 2 * time.Minute, MinRequests: 1000, MaxDuration: 6*time.Minute + 100*time.Second, OnTimeout: "pause", Gates: gates},
-			{Weight: 25, Hold: 10 * time.Minute, MinRequests: 1000, PauseBefore: true, MaxDuration: 30*time.Minute + 100*time.Second, OnTimeout: "pause", Gates: gates},
-			{Weight: 100, Hold: 2 * time.Minute, MinRequests: 1000, MaxDuration: 6*time.Minute + 100*time.Second, OnTimeout: "pause", Gates: gates},
+			{Weight: 1, Hold: 2 * time.Minute, MinRequests: 1000, MaxDuration: 6*time.Minute + 200*time.Second, OnTimeout: "pause", Gates: gates},
+			{Weight: 25, Hold: 10 * time.Minute, MinRequests: 1000, PauseBefore: true, MaxDuration: 30*time.Minute + 200*time.Second, OnTimeout: "pause", Gates: gates},
+			{Weight: 100, Hold: 2 * time.Minute, MinRequests: 1000, MaxDuration: 6*time.Minute + 200*time.Second, OnTimeout: "pause", Gates: gates},
 		},
 		Gates:    gates,
 		Failure:  Failure{Consecutive: 2, Rollback: "steps"},

@@ -21,7 +21,7 @@ const defaultRecentIntervals = 2
 // enough for a step slowed by thin traffic, short enough that nobody
 // waits for a hung one.
 func defaultMaxDuration(hold, interval time.Duration) time.Duration {
-	return 3*hold + 10*interval
+	return 3*hold + 20*interval
 }
 
 // Ratio is a share written as a fraction (0.005) or a percentage ("0.5%").

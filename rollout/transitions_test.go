@@ -20,7 +20,7 @@ func testPlan(t *testing.T, extra string) *Plan {
 func TestOperatorCommands(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	entered := StateDetail{Deadline: at.Add(20 * time.Minute)} // 3 holds of 5m and 10 intervals of 30s
+	entered := StateDetail{Deadline: at.Add(25 * time.Minute)} // 3 holds of 5m and 20 intervals of 30s
 	interrupted := StateDetail{Interrupted: &Interruption{Status: StatusPaused, Phase: PhaseOperator}}
 	tests := []struct {
 		name      string
