@@ -253,6 +253,11 @@ func TestRolloutSIGTERMIsInterruptedAndResumes(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
 		t.Fatalf("SIGTERM: %v, want exit code 3", err)
 	}
+	// The fail-safe lease is on by default (three intervals of 300ms).
+	time.Sleep(1500 * time.Millisecond)
+	if w := m.Weight(); w != 0 {
+		t.Errorf("weight %g 1.5s after the controller stopped, want 0 (the default fail-safe)", w)
+	}
 	code, stdout, _ := runCLI(t, "rollout", "--state", state, "status")
 	if code != 0 || !strings.Contains(stdout, "interrupted") {
 		t.Errorf("status after SIGTERM (exit %d):\n%s\nwant it to say interrupted", code, stdout)
