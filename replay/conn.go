@@ -244,7 +244,7 @@ func (c *conn) settle() {
 		e := c.queue[0]
 		c.queue = c.queue[1:]
 		if c.responseLost(e) {
-			e.skip = ReasonGap
+			e.respLost = ReasonGap
 		}
 		c.r.resolve(e)
 	}
