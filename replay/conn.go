@@ -107,6 +107,13 @@ func hostPort(ip gopacket.Endpoint, port layers.TCPPort) string {
 func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
 	h := &c.halves[dirIndex(dir)]
 	c.noteISN(tcp)
+	if nextSeq < 0 && !h.baseOK && !tcp.SYN && !tcp.FIN && len(tcp.Payload) == 0 {
+		// A bare ACK or RST starts nothing: on a reused 4-tuple it is
+		// often the old connection's (a challenge ACK to the new SYN),
+		// whose numbers would hide the new connection's bytes or show
+		// bytes lost that never were.
+		return false
+	}
 	if nextSeq < 0 && !h.baseOK {
 		h.base, h.baseOK = tcp.Seq, true
 		if tcp.SYN {
@@ -115,12 +122,7 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 			*start = true // capture began mid-flow: take the stream from here
 		}
 	}
-	if tcp.ACK {
-		if !h.ackOK || int32(tcp.Ack-h.maxAck) > 0 {
-			h.maxAck = tcp.Ack
-		}
-		h.ackOK = true
-	}
+	c.noteAck(h, tcp)
 	if n := len(tcp.Payload); n > 0 && tcp.ACK {
 		seg := segment{seq: tcp.Seq, len: uint32(n), ack: tcp.Ack}
 		if nextSeq >= 0 && uint32(nextSeq) != tcp.Seq {
@@ -135,13 +137,23 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 			h.nseg++
 		}
 	}
-	if tcp.FIN {
-		h.fin = true
-	}
 	if ci.Timestamp.After(c.last) {
 		c.last = ci.Timestamp
 	}
 	return true
+}
+
+// noteAck records the acknowledgement a segment of h carries.
+func (c *conn) noteAck(h *half, tcp *layers.TCP) {
+	if tcp.ACK {
+		if !h.ackOK || int32(tcp.Ack-h.maxAck) > 0 {
+			h.maxAck = tcp.Ack
+		}
+		h.ackOK = true
+	}
+	if tcp.FIN {
+		h.fin = true
+	}
 }
 
 // ackAt returns the acknowledgement sent with the byte at stream position pos.
