@@ -35,9 +35,9 @@ type HAProxy struct {
 	// Attempts per SetWeight before it fails [3].
 	Attempts int
 
-	mu      sync.Mutex
-	set     *haproxyWeights // what this backend set last
-	window  counterWindow
+	mu     sync.Mutex
+	set    *haproxyWeights // what this backend set last
+	window counterWindow
 }
 
 var (

@@ -82,7 +82,9 @@ func (w *counterWindow) measure(id string, legacy, candidate Served) Measure {
 		w.id, w.legacy, w.candidate = id, legacy, candidate
 		return Measure{}
 	}
-	sub := func(a, b Served) Served { return Served{Requests: a.Requests - b.Requests, Errors: a.Errors - b.Errors} }
+	sub := func(a, b Served) Served {
+		return Served{Requests: a.Requests - b.Requests, Errors: a.Errors - b.Errors}
+	}
 	m := Measure{Legacy: sub(legacy, w.legacy), Candidate: sub(candidate, w.candidate)}
 	if m.Legacy.Requests == 0 && m.Candidate.Requests > 0 {
 		m.Legacy = w.legacy
