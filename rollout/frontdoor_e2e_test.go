@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/rollout/nginxsplit"
 )
 
 // frontBed is the test bed behind a front door: legacy is the bed's NGINX
@@ -277,5 +278,155 @@ func TestHAProxyRollout(t *testing.T) {
 			t.Errorf("HAProxy's candidate weight reached 0 %v after the 503s began, want within 2 intervals (%v)", d, limit)
 		}
 		t.Logf("HAProxy's candidate weight 0 %v after the 503s began", at.Sub(sw).Round(time.Millisecond))
+	})
+}
+
+// splitLog is an access log of the split NGINX with each request's side
+// and user, for the stickiness check.
+const splitLog = `log_format cutover_split escape=json '{"msec":$msec,"uri":"$request_uri","status":$status,"side":"$cutover_upstream","user":"$http_x_user"}';
+access_log %s cutover_split;
+`
+
+type splitLine struct {
+	logLine
+	Side string `json:"side"`
+	User string `json:"user"`
+}
+
+// startSplitLegacy starts a legacy NGINX that splits by itself between
+// origin and the candidate NGINX.
+func startSplitLegacy(t *testing.T, f *frontBed) (*testbed.NGINX, string, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "split")
+	files, err := nginxsplit.Render(nginxsplit.Config{Candidate: f.candidate.Addr, LegacyUpstream: "origin", Key: "header:X-User", Token: splitToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := nginxsplit.Write(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "split.log")
+	logConf := filepath.Join(dir, "split-log.conf")
+	os.WriteFile(logConf, []byte(fmt.Sprintf(splitLog, logPath)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := testbed.StartNGINX(ctx, zerolog.Nop(), testbed.NGINXConfig{Origin: f.bed.Origin.Addr, Dir: dir,
+		HTTPIncludes:   []string{paths[nginxsplit.HTTPInclude], logConf},
+		ServerIncludes: []string{paths[nginxsplit.ServerInclude]}, LocationInclude: paths[nginxsplit.LocationInclude]})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); n.Stop() })
+	return n, n.URL + "/cutover/split", logPath
+}
+
+const splitToken = "split-token-0123456789"
+
+func readSplitLog(t *testing.T, path string) []splitLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []splitLine
+	for _, line := range strings.Split(string(b), "\n") {
+		var l splitLine
+		if json.Unmarshal([]byte(line), &l) == nil && strings.HasPrefix(l.URI, "/api/") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestNGINXSplitRollout(t *testing.T) {
+	f := startFrontBed(t)
+	legacy, adminURL, logPath := startSplitLegacy(t, f)
+	door, err := NewNGINXSplit(adminURL, splitToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20,000 users come back across the steps, for the stickiness check.
+	startWrk(t, legacy.URL, 20000, 0)
+
+	t.Run("promoted through 5/25/50/100, users sticky", func(t *testing.T) {
+		c, j := frontController(t, frontPlan, door)
+		st := runController(t, c)
+		if st.Status != StatusPromoted {
+			t.Fatalf("status %s, want promoted; gates %+v", st.Status, st.Gates)
+		}
+		spans := stepSpans(t, j)
+		// Legacy's share from the split NGINX's log of what it kept,
+		// the candidate's from the candidate NGINX's own log.
+		kept := filepath.Join(t.TempDir(), "kept.log")
+		var keptLines []string
+		lines := readSplitLog(t, logPath)
+		for _, l := range lines {
+			if l.Side == "origin" {
+				b, _ := json.Marshal(l.logLine)
+				keptLines = append(keptLines, string(b))
+			}
+		}
+		os.WriteFile(kept, []byte(strings.Join(keptLines, "\n")), 0o644)
+		shares, counts := servedShares(t, spans, kept, f.candidate.AccessLog)
+		checkShares(t, spans, shares, counts)
+
+		in := func(l splitLine, s stepSpan) bool {
+			return l.Msec >= float64(s.start.Add(300*time.Millisecond).UnixMilli())/1000 && l.Msec < float64(s.end.UnixMilli())/1000
+		}
+		onCandidate := map[string]bool{}
+		for _, l := range lines {
+			if in(l, spans[0]) && l.Side == "cutover_candidate" {
+				onCandidate[l.User] = true
+			}
+		}
+		flipped, again := map[string]bool{}, 0
+		for _, l := range lines {
+			if in(l, spans[1]) && onCandidate[l.User] {
+				again++
+				if l.Side != "cutover_candidate" {
+					flipped[l.User] = true
+				}
+			}
+		}
+		t.Logf("%d users served by the candidate at 5%%; %d of their requests at 25%%, %d users of them served by legacy", len(onCandidate), again, len(flipped))
+		if len(onCandidate) < 100 || again < 100 {
+			t.Fatalf("too few users to judge stickiness: %d at 5%%, %d requests at 25%%", len(onCandidate), again)
+		}
+		if len(flipped) > 0 {
+			t.Errorf("%d users served by the candidate at 5%% were served by legacy at 25%%", len(flipped))
+		}
+	})
+
+	t.Run("5% of 503s roll back", func(t *testing.T) {
+		defer f.bed.Candidate.SetSwitches(testbed.Switches{})
+		c, j := frontController(t, frontRollbackPlan, door)
+		switched := switchAtStep(t, j, f.bed, 1, testbed.Switches{ErrorRate: 0.05, ErrorStatus: 503})
+		probe, _ := NewNGINXSplit(adminURL, splitToken)
+		zero := watchWeight(t, func() (float64, error) {
+			st, err := probe.call(context.Background(), "GET", nil)
+			return st.Weight, err
+		})
+		st := runController(t, c)
+		if st.Status != StatusRolledBack {
+			t.Fatalf("status %s, want rolled back; gates %+v", st.Status, st.Gates)
+		}
+		sw, at := <-switched, <-zero
+		if sw.IsZero() || at.IsZero() {
+			t.Fatalf("switched at %v, weight 0 at %v", sw, at)
+		}
+		if d, limit := at.Sub(sw), 2*c.Plan.Interval; d > limit {
+			t.Errorf("the split's weight reached 0 %v after the 503s began, want within 2 intervals (%v)", d, limit)
+		}
+		// The next request after the rollback is legacy's.
+		time.Sleep(100 * time.Millisecond)
+		after := float64(time.Now().UnixMilli()) / 1000
+		time.Sleep(500 * time.Millisecond)
+		for _, l := range readSplitLog(t, logPath) {
+			if l.Msec > after && l.Side != "origin" {
+				t.Fatalf("after the rollback a request went to %s", l.Side)
+			}
+		}
+		t.Logf("the split's weight 0 %v after the 503s began", at.Sub(sw).Round(time.Millisecond))
 	})
 }
