@@ -84,7 +84,7 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
-	source                            string
+	source, backendTokenFile          string
 	failSafeAfter                     time.Duration
 	restart                           bool
 }

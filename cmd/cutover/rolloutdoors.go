@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -24,6 +26,7 @@ func addDoorFlags(fl *pflag.FlagSet, f *rolloutRunFlags) {
 	fl.StringVar(&f.backend, "backend", doorMirror, `how the weight is set: "mirror" (the mirrors' admin API), "exec:CMD" (CMD WEIGHT), `+
 		`"haproxy:ADDR?backend=NAME&legacy=SRV&candidate=SRV" (HAProxy's runtime API at a socket path or host:port), `+
 		`"nginx:URL" (the cutover split module's admin location in the legacy NGINX)`)
+	fl.StringVar(&f.backendTokenFile, "backend-token-file", "", "file holding the bearer token of the nginx backend's admin location")
 	fl.StringVar(&f.source, "source", "", `what a step is judged on: "mirror" (the mirrors' windows), "backend" (the served and 5xx counts of the haproxy or nginx backend) `+
 		`(default: mirror with --mirror, else backend)`)
 }
@@ -46,6 +49,7 @@ type frontDoor interface {
 
 var (
 	_ frontDoor = (*rollout.HAProxy)(nil)
+	_ frontDoor = (*rollout.NGINXSplit)(nil)
 )
 
 // openDoors builds the backend and the source from the flags, and checks
@@ -82,6 +86,19 @@ func openDoors(ctx context.Context, f rolloutRunFlags, admins []string, token st
 			return d, fmt.Errorf("--backend: %w", err)
 		}
 		door = h
+	case strings.HasPrefix(b, doorNGINX):
+		if f.backendTokenFile == "" {
+			return d, errors.New("--backend nginx: needs --backend-token-file (the split's admin token)")
+		}
+		tok, err := os.ReadFile(f.backendTokenFile)
+		if err != nil {
+			return d, fmt.Errorf("--backend-token-file: %w", err)
+		}
+		n, err := rollout.NewNGINXSplit(strings.TrimPrefix(b, doorNGINX), strings.TrimSpace(string(tok)))
+		if err != nil {
+			return d, fmt.Errorf("--backend: %w", err)
+		}
+		door = n
 	default:
 		return d, fmt.Errorf(`--backend %q: want "mirror", "exec:CMD", "haproxy:ADDR?backend=..." or "nginx:URL"`, b)
 	}
