@@ -33,6 +33,10 @@ type Controller struct {
 	// Webhook is the client for webhooks [a client with a 5s timeout].
 	Webhook *http.Client
 
+	// Prometheus evaluates the plan's Prometheus gates [nil: gates that
+	// name no url are insufficient].
+	Prometheus *Prometheus
+
 	backendErr error // the last SetWeight failed (see reconcile)
 }
 
@@ -172,9 +176,13 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 	}
 	st.Looks++
 	gates := judge(c.Plan, step, m, st.Looks)
+	gates = append(gates, c.Prometheus.Judge(ctx, c.Plan.Gates.Prometheus, t.now.Sub(st.StepStarted), t.now)...)
 	st.Gates = gates
 	failed, allPass := false, true
 	for _, g := range gates {
+		if g.DryRun {
+			continue
+		}
 		failed = failed || g.Verdict == GateFail
 		allPass = allPass && g.Verdict == GatePass
 	}
