@@ -47,9 +47,9 @@ const (
 // SVG. Everything from traffic goes through html/template's escaping.
 func HTML(w io.Writer, s *diff.Summary, opt HTMLOptions) error {
 	t, err := template.New("report.html.tmpl").Funcs(template.FuncMap{
-		"ms":    func(v float64) string { return fmt.Sprintf("%.3g", v) },
-		"pct":   pct,
-		"upper": strings.ToUpper,
+		"ms":     func(v float64) string { return fmt.Sprintf("%.3g", v) },
+		"pct":    pct,
+		"upper":  strings.ToUpper,
 		"cellOf": func(c cell, side string) sideCell { return sideCell{C: c, Side: side} },
 	}).ParseFS(templates, "templates/report.html.tmpl")
 	if err != nil {
