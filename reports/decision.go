@@ -76,7 +76,7 @@ func newDecision(s *diff.Summary, r *RolloutState) decision {
 	if s.Status5xx.Candidate > s.Status5xx.Legacy {
 		row.State = scoreOver
 		// Server errors lead: they are what users notice first.
-		why = append([]string{fmt.Sprintf("the candidate answers %s of requests with a server error (5xx), legacy %s", pctExact(c5), pctExact(l5))}, why...)
+		why = append([]string{fmt.Sprintf("the candidate answers %s of requests with a server error (5xx) against legacy's %s", pctExact(c5), pctExact(l5))}, why...)
 	}
 	d.Rows = append(d.Rows, row)
 
