@@ -38,7 +38,12 @@ type Controller struct {
 	// Metrics, when not nil, shows every look on /metrics.
 	Metrics *Metrics
 
-	evidence stepEvidence
+	// Prometheus evaluates the plan's Prometheus gates [nil: gates that
+	// name no url are insufficient].
+	Prometheus *Prometheus
+
+	evidence   stepEvidence
+	backendErr error // the last SetWeight failed (see reconcile)
 }
 
 // The ways Run ends other than promoted, rolled back or aborted.
@@ -268,9 +273,7 @@ func (c *Controller) Tick(ctx context.Context) (*State, error) {
 	}
 	// Reconcile: the backend gets the journaled weight every interval,
 	// which also renews the mirrors' lease.
-	if err := c.Backend.SetWeight(ctx, st.Weight); err != nil {
-		c.Log.Warn().Err(err).Float64("weight", st.Weight).Msg("weight not set everywhere; retrying next interval")
-	}
+	events = append(events, c.reconcile(ctx, t, st)...)
 	if st.WindowID != window && st.Status == StatusProgressing {
 		// A new step: open its window now, after the weight changed, so
 		// that its first interval counts.
@@ -291,6 +294,10 @@ func (c *Controller) Tick(ctx context.Context) (*State, error) {
 // judgeStep evaluates the gates of the current step and decides.
 func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []Event {
 	step := c.Plan.step(st.Step)
+	if c.backendErr != nil {
+		st.Gates = []GateResult{{Gate: GateBackend, Verdict: GateInsufficient, Reason: "the weight is not known to be in effect: " + c.backendErr.Error()}}
+		return nil
+	}
 	m, err := c.Source.Measure(ctx, st.WindowID)
 	if err != nil {
 		// Blindness is no evidence either way: hold, say why, and let the
@@ -316,6 +323,7 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 	st.Looks++
 	ev := c.evidence.add(st.WindowID, t.now, m, c.Plan.RecentIntervals, st.Looks)
 	gates := judge(c.Plan, step, ev)
+	gates = append(gates, c.Prometheus.Judge(ctx, step.Gates.Prometheus, t.now.Sub(st.StepStarted), t.now)...)
 	if len(m.Missing) > 0 {
 		gates = append(gates, GateResult{Gate: GateMirrors, Verdict: GatePass, Window: WindowStep,
 			Reason: fmt.Sprintf("judged on the %d mirrors that answered; not answering: %s", m.Answered, strings.Join(m.Missing, ", "))})

@@ -165,5 +165,8 @@ func (p *Plan) complete(lines map[string]int) error {
 			return fmt.Errorf("%s: %w", at("webhooks"), err)
 		}
 	}
+	if err := p.completePrometheus(); err != nil {
+		return err
+	}
 	return p.completeSteps(at)
 }

@@ -84,16 +84,20 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
+	source, backendTokenFile          string
 	failSafeAfter, metricsListen      string
 	restart, acceptPlanChange         bool
+
+	lease  time.Duration // from failSafeAfter and the plan's interval
+	quorum int           // the plan's
 }
 
 // failSafeIntervals is the default lease: a few intervals.
 const failSafeIntervals = 3
 
-// lease parses --fail-safe-after: "auto" (three intervals), "off" or 0
-// (none), or a duration of at least two intervals.
-func (f rolloutRunFlags) lease(interval time.Duration) (time.Duration, error) {
+// parseLease parses --fail-safe-after: "auto" (three intervals), "off" or
+// 0 (none), or a duration of at least two intervals.
+func (f rolloutRunFlags) parseLease(interval time.Duration) (time.Duration, error) {
 	switch f.failSafeAfter {
 	case "", "auto":
 		return failSafeIntervals * interval, nil
@@ -126,7 +130,7 @@ interrupted, run again to resume), 4 left paused at a step's deadline.`,
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML)")
 	fl.StringVar(&f.mirrors, "mirror", "", "admin URLs of the mirrors, comma-separated")
 	fl.StringVar(&f.tokenFile, "admin-token-file", "", "file holding the mirrors' admin bearer token")
-	fl.StringVar(&f.backend, "backend", "mirror", `how the weight is set: "mirror" (the mirrors' admin API) or "exec:CMD" (CMD WEIGHT)`)
+	addDoorFlags(fl, &f)
 	fl.StringVar(&f.failSafeAfter, "fail-safe-after", "auto", "mirrors fall back to weight 0 when the controller is gone this long (auto: three intervals; off: they keep their weight)")
 	fl.BoolVar(&f.restart, "restart", false, "start the rollout anew, dropping its earlier state and history")
 	fl.BoolVar(&f.acceptPlanChange, "accept-plan-change", false, "take a plan that changed in steps not yet begun (journaled; history kept)")
@@ -153,21 +157,13 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	fleet, err := rollout.NewFleet(admins, token)
-	if err != nil {
-		return fmt.Errorf("--mirror: %w", err)
-	}
-	if fleet.Lease, err = f.lease(p.Interval); err != nil {
+	if f.lease, err = f.parseLease(p.Interval); err != nil {
 		return err
 	}
-	fleet.Quorum = p.Quorum
-	var backend rollout.WeightSetter = fleet
-	switch {
-	case f.backend == "mirror":
-	case strings.HasPrefix(f.backend, "exec:") && len(f.backend) > len("exec:"):
-		backend = &rollout.ExecBackend{Command: strings.TrimPrefix(f.backend, "exec:")}
-	default:
-		return fmt.Errorf(`--backend %q: want "mirror" or "exec:CMD"`, f.backend)
+	f.quorum = p.Quorum
+	doors, err := openDoors(ctx, f, admins, token)
+	if err != nil {
+		return err
 	}
 	lock, err := rollout.AcquireLock(rf.state)
 	if err != nil {
@@ -184,7 +180,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 			return err
 		}
 	}
-	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: fleet, Backend: backend, Log: a.log, Actor: actor(),
+	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor(),
 		AcceptPlanChange: f.acceptPlanChange}
 	if f.metricsListen != "" {
 		stop, err := serveMetrics(ctx, f.metricsListen, c)
