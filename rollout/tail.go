@@ -15,6 +15,9 @@ import (
 // minPairs is the fewest pairs a latency test on pairs judges at all.
 const minPairs = 30
 
+// minTailQuantile is the lowest quantile the tail gate judges.
+const minTailQuantile = 0.9
+
 // maxRecentPairs bounds the pairs of one recent-window test (the newest).
 const maxRecentPairs = 4000
 
@@ -45,13 +48,29 @@ func judgeLatencyPairs(cfg LatencyGate, pairs LatencyPairs, alpha float64) GateR
 // half the level each), and the gate fails when the candidate's lower
 // bound is later than the legacy's upper bound by more than the
 // tolerance: "the candidate's p99 is credibly later".
+//
+// A sample too small to bound the quantile asked for at this level is
+// judged at the highest quantile it can bound, and says so: a thin step
+// is judged on what it can show rather than held to its deadline. Below
+// p90 the gate waits (insufficient).
 func judgeTail(cfg LatencyGate, pairs LatencyPairs, alpha float64) GateResult {
-	q := cfg.Tail.Quantile
 	res := GateResult{Gate: GateLatencyTail}
 	n := pairs.Len()
 	if n < minPairs {
 		res.Verdict, res.Reason = GateInsufficient, fmt.Sprintf("%d compared exchanges, fewer than %d", n, minPairs)
 		return res
+	}
+	q, lowered := cfg.Tail.Quantile, ""
+	// The legacy's upper bound exists while q^n ≤ alpha/2.
+	if most := math.Pow(alpha/2, 1/float64(n)) - 1e-9; q > most {
+		if most < minTailQuantile {
+			res.Verdict = GateInsufficient
+			res.Reason = fmt.Sprintf("%d pairs cannot bound even the p%g at level %.2g (about %d needed)", n, 100*minTailQuantile, alpha,
+				int(math.Ceil(math.Log(alpha/2)/math.Log(minTailQuantile))))
+			return res
+		}
+		lowered = fmt.Sprintf(" (judged at the %s: %d pairs cannot bound the %s at this level)", quantileName(math.Floor(most*1000)/1000), n, quantileName(q))
+		q = math.Floor(most*1000) / 1000
 	}
 	leg, cand := slices.Clone(pairs.Legacy[:n]), slices.Clone(pairs.Candidate[:n])
 	slices.Sort(leg)
@@ -71,10 +90,10 @@ func judgeTail(cfg LatencyGate, pairs LatencyPairs, alpha float64) GateResult {
 		res.Figures["shift_low_ms"], res.Figures["shift_high_ms"] = round3(low), round3(high)
 		desc += fmt.Sprintf(": shift %.3g ms (interval %.3g to %.3g, %d pairs), tolerance %.3g ms", candQ-legQ, low, high, n, tol)
 		if low > tol {
-			res.Verdict, res.Reason = GateFail, desc+fmt.Sprintf(": the %s is later beyond the tolerance at level %.2g", name, alpha)
+			res.Verdict, res.Reason = GateFail, desc+fmt.Sprintf(": the %s is later beyond the tolerance at level %.2g", name, alpha)+lowered
 			return res
 		}
-		res.Verdict, res.Reason = GatePass, desc
+		res.Verdict, res.Reason = GatePass, desc+lowered
 		return res
 	}
 	res.Verdict = GateInsufficient
