@@ -70,4 +70,3 @@ func TestQuantileBoundsCover(t *testing.T) {
 		t.Errorf("the bounds missed the true quantile %d (lower) and %d (upper) times in %d, want at most about %d", missLo, missHi, trials, int(a*trials))
 	}
 }
-
