@@ -296,6 +296,9 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 	step := c.Plan.step(st.Step)
 	if c.backendErr != nil {
 		st.Gates = []GateResult{{Gate: GateBackend, Verdict: GateInsufficient, Reason: "the weight is not known to be in effect: " + c.backendErr.Error()}}
+		if !t.now.Before(st.Deadline) {
+			return []Event{t.timeOut(st, st.Gates, st.Missing)}
+		}
 		return nil
 	}
 	m, err := c.Source.Measure(ctx, st.WindowID)
