@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -137,10 +138,14 @@ func (tb *tab) pageLoads() int {
 	return tb.loads
 }
 
-// screenshot writes a full-page screenshot next to the test's files.
+// screenshot writes a full-page screenshot next to the test's files, or
+// into $CUTOVER_SCREENSHOTS when set, for a person to look at.
 func (tb *tab) screenshot(path string) {
 	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(90))
+	if dir := os.Getenv("CUTOVER_SCREENSHOTS"); dir != "" {
+		path = filepath.Join(dir, filepath.Base(path))
+	}
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Fatalf("chromium: screenshot: %v", err)
 	}
