@@ -28,6 +28,7 @@ type replayFlags struct {
 	jsonPath, rulesPath          string
 	reportPath                   string
 	progress                     string
+	tlsKeylog                    string
 }
 
 func newReplayCmd(a *app) *cobra.Command {
@@ -69,6 +70,7 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here")
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (on a terminal), on or off")
+	fl.StringVar(&f.tlsKeylog, "tls-keylog", "", tlsKeylogUsage)
 	return cmd
 }
 
@@ -80,6 +82,11 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		Unsafe: f.unsafe, AgainstRecorded: f.againstRecorded, Read: replay.ReadConfig{MaxBody: f.maxBody},
 		NoiseSamples: f.noiseSamples,
 	}
+	keys, err := loadKeyLog(f.tlsKeylog)
+	if err != nil {
+		return err
+	}
+	cfg.Read.TLSKeys = keys
 	if f.noiseSamples == 0 {
 		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
 	}
@@ -93,7 +100,6 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 	if f.candidate == "" || (f.legacy == "" && !f.againstRecorded) {
 		return fmt.Errorf("--candidate and --legacy (or --against-recorded) are required")
 	}
-	var err error
 	if cfg.Filter, err = replay.ParseFilter(f.filters); err != nil {
 		return fmt.Errorf("invalid --filter: %w", err)
 	}
