@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,11 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/internal/upstream"
 )
 
 // tlsCapture is traffic to an NGINX front door with TLS and HTTP/2,
@@ -21,7 +25,7 @@ import (
 type tlsCapture struct {
 	pcap, keys string
 	bed        *testbed.Bed
-	front      *testbed.Front
+	front, h2c *testbed.Front
 }
 
 // curlRuns are the clients of a TLS capture: HTTP/1.1 and HTTP/2, TLS 1.2
@@ -30,13 +34,31 @@ type tlsCapture struct {
 var curlRuns = []struct {
 	name string
 	args []string
+	h2c  bool // to the h2c front door instead, in the clear
 }{
-	{"h1 tls1.2 aes", []string{"--http1.1", "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"}},
-	{"h1 tls1.2 chacha", []string{"--http1.1", "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305"}},
-	{"h2 tls1.2 aes256", []string{"--http2", "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES256-GCM-SHA384"}},
-	{"h1 tls1.3", []string{"--http1.1", "--tlsv1.3", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384"}},
-	{"h2 tls1.3 aes", []string{"--http2", "--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"}},
-	{"h2 tls1.3 chacha", []string{"--http2", "--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"}},
+	{"h1 tls1.2 aes", []string{"--http1.1", "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"}, false},
+	{"h1 tls1.2 chacha", []string{"--http1.1", "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305"}, false},
+	{"h2 tls1.2 aes256", []string{"--http2", "--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES256-GCM-SHA384"}, false},
+	{"h1 tls1.3", []string{"--http1.1", "--tlsv1.3", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384"}, false},
+	{"h2 tls1.3 aes", []string{"--http2", "--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"}, false},
+	{"h2 tls1.3 chacha", []string{"--http2", "--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"}, false},
+	{"h2c prior knowledge", []string{"--http2-prior-knowledge"}, true},
+}
+
+// tlsRuns is how many of curlRuns speak TLS.
+func tlsRuns() int {
+	n := 0
+	for _, r := range curlRuns {
+		if !r.h2c {
+			n++
+		}
+	}
+	return n
+}
+
+func portOf(addr string) string {
+	_, port, _ := strings.Cut(addr, ":")
+	return port
 }
 
 var curlPaths = []string{"/api/items/1", "/api/items?page=2", "/page", "/text", "/missing", "/old-page"}
@@ -55,25 +77,45 @@ func captureTLS(t *testing.T, ext string) *tlsCapture {
 		t.Fatal(err)
 	}
 	t.Cleanup(front.Stop)
-	c := &tlsCapture{pcap: filepath.Join(dir, "cap"+ext), keys: filepath.Join(dir, "keys.log"), bed: bed, front: front}
-	_, port, _ := strings.Cut(front.Addr, ":")
-	td, err := testbed.StartTcpdump(ctx, c.pcap, "tcp port "+port)
+	h2c, err := testbed.StartFront(ctx, zerolog.Nop(), testbed.FrontConfig{Upstream: bed.Legacy.Addr, Dir: filepath.Join(dir, "h2c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h2c.Stop)
+	c := &tlsCapture{pcap: filepath.Join(dir, "cap"+ext), keys: filepath.Join(dir, "keys.log"), bed: bed, front: front, h2c: h2c}
+	td, err := testbed.StartTcpdump(ctx, c.pcap, "tcp port "+portOf(front.Addr)+" or tcp port "+portOf(h2c.Addr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, run := range curlRuns {
-		common := append([]string{"-sS", "-o", "/dev/null", "--cacert", front.CertFile}, run.args...)
-		args := slices.Clone(common)
-		for _, p := range curlPaths {
-			args = append(args, front.URL+p)
+		url := front.URL
+		if run.h2c {
+			url = h2c.URL
 		}
-		// A POST with a body, last, on the same connection.
-		args = append(append(append(args, "--next"), common...), "-d", "a=1", front.URL+"/echo")
-		cmd := exec.Command("curl", args...)
-		cmd.Env = append(os.Environ(), "SSLKEYLOGFILE="+c.keys)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			td.Stop()
-			t.Fatalf("curl %s: %v: %s", run.name, err, out)
+		common := append([]string{"-sS", "-o", "/dev/null", "--cacert", front.CertFile}, run.args...)
+		var invocations [][]string
+		if run.h2c {
+			// curl 7.88 fails a second request on an h2c connection
+			// ("Error in the HTTP2 framing layer"): one connection each.
+			for _, p := range curlPaths {
+				invocations = append(invocations, append(slices.Clone(common), url+p))
+			}
+			invocations = append(invocations, append(slices.Clone(common), "-d", "a=1", url+"/echo"))
+		} else {
+			args := slices.Clone(common)
+			for _, p := range curlPaths {
+				args = append(args, url+p)
+			}
+			// A POST with a body, last, on the same connection.
+			invocations = append(invocations, append(append(append(args, "--next"), common...), "-d", "a=1", url+"/echo"))
+		}
+		for _, args := range invocations {
+			cmd := exec.Command("curl", args...)
+			cmd.Env = append(os.Environ(), "SSLKEYLOGFILE="+c.keys)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				td.Stop()
+				t.Fatalf("curl %s: %v: %s", run.name, err, out)
+			}
 		}
 	}
 	td.Stop()
@@ -88,10 +130,10 @@ func captureTLS(t *testing.T, ext string) *tlsCapture {
 
 // tsharkRequests lists the requests tshark finds in a capture, decrypting
 // with keys, as "METHOD URI STATUS" lines in the order of their streams.
-func tsharkRequests(t *testing.T, pcap, keys string) []string {
+func tsharkRequests(t *testing.T, pcap, keys, h2cPort string) []string {
 	t.Helper()
 	testbed.NeedPrograms(t, "tshark")
-	out, err := exec.Command("tshark", "-r", pcap, "-o", "tls.keylog_file:"+keys, "-2",
+	out, err := exec.Command("tshark", "-r", pcap, "-o", "tls.keylog_file:"+keys, "-2", "-d", "tcp.port=="+h2cPort+",http2",
 		"-Y", "http.request or http.response or http2.type == 1",
 		"-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,",
 		"-e", "tcp.stream", "-e", "http.request.method", "-e", "http.request.uri", "-e", "http.response.code",
@@ -175,7 +217,7 @@ func TestTLSCaptureMatchesTshark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tsharkRequests(t, c.pcap, c.keys)
+	want := tsharkRequests(t, c.pcap, c.keys, portOf(c.h2c.Addr))
 	wantN := len(curlRuns) * (len(curlPaths) + 1)
 	if len(want) != wantN {
 		t.Fatalf("tshark finds %d requests, curl sent %d:\n%s", len(want), wantN, strings.Join(want, "\n"))
@@ -209,8 +251,9 @@ func TestTLSCaptureMatchesTshark(t *testing.T) {
 	t.Run("no key log", func(t *testing.T) {
 		// Every TLS connection is one encrypted unit.
 		none, st := ourRequests(t, c.pcap, nil)
-		if len(none) != 0 || st.Skipped[ReasonTLS] != len(curlRuns) {
-			t.Errorf("%d requests, skipped %v: want 0 and encrypted=%d", len(none), st.Skipped, len(curlRuns))
+		h2c := len(curlPaths) + 1
+		if len(none) != h2c || st.Skipped[ReasonTLS] != tlsRuns() {
+			t.Errorf("%d requests, skipped %v: want %d (h2c) and encrypted=%d", len(none), st.Skipped, h2c, tlsRuns())
 		}
 	})
 	t.Run("another key log", func(t *testing.T) {
@@ -219,8 +262,64 @@ func TestTLSCaptureMatchesTshark(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, st := ourRequests(t, c.pcap, other)
-		if st.Skipped[ReasonTLSNoKey] != len(curlRuns) {
-			t.Errorf("skipped %v, want tls_no_key=%d", st.Skipped, len(curlRuns))
+		if st.Skipped[ReasonTLSNoKey] != tlsRuns() {
+			t.Errorf("skipped %v, want tls_no_key=%d", st.Skipped, tlsRuns())
+		}
+	})
+	t.Run("replay", func(t *testing.T) {
+		// Decrypted, the capture replays in the clear to legacy NGINX/Lua
+		// and the candidate: every request compared, a changed field
+		// reported on its endpoint.
+		if err := c.bed.Candidate.SetSwitches(testbed.Switches{ChangeField: &testbed.FieldChange{Path: "/api/items/", Field: "price", Value: json.RawMessage(`1.5`)}}); err != nil {
+			t.Fatal(err)
+		}
+		rules, err := diff.ParseRules([]byte(noiseRules))
+		if err != nil {
+			t.Fatal(err)
+		}
+		agg := diff.NewAggregator(diff.AggregatorConfig{Rules: rules})
+		client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
+		defer client.Close()
+		cfg := Config{Files: []string{c.pcap}, Unsafe: true, Read: ReadConfig{TLSKeys: keys},
+			Legacy: mustURL(t, c.bed.Legacy.URL), Candidate: mustURL(t, c.bed.Candidate.URL)}
+		if _, err := Run(context.Background(), cfg, client, agg, zerolog.Nop()); err != nil {
+			t.Fatal(err)
+		}
+		s := agg.Summary("replay")
+		all := int64(len(curlRuns) * (len(curlPaths) + 1))
+		if s.Counts.Requests != all || s.Counts.Compared != all {
+			t.Errorf("counts %+v: want all %d requests compared", s.Counts, all)
+		}
+		fields := map[string]int64{}
+		for _, e := range s.Endpoints {
+			for _, f := range e.Fields {
+				if f.Reported {
+					fields[e.Endpoint+" "+f.Path] += f.Count
+				}
+			}
+		}
+		want := map[string]int64{"GET /api/items/{id} body.price": int64(len(curlRuns))}
+		if d := cmp.Diff(want, fields); d != "" {
+			t.Errorf("reported fields (-want +got):\n%s", d)
+		}
+	})
+	t.Run("no secret in any output", func(t *testing.T) {
+		var out strings.Builder
+		if _, err := Inspect(context.Background(), &out, []string{c.pcap}, InspectConfig{JSON: true, Read: ReadConfig{TLSKeys: keys}}); err != nil {
+			t.Fatal(err)
+		}
+		log, err := os.ReadFile(c.keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+			f := strings.Fields(line)
+			secret := f[len(f)-1]
+			for _, text := range []string{out.String(), keys.String(), fmt.Sprintf("%v %+v %s", keys, keys, keys)} {
+				if strings.Contains(strings.ToLower(text), strings.ToLower(secret[:16])) {
+					t.Fatalf("a secret of the key log is in the output")
+				}
+			}
 		}
 	})
 }
