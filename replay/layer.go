@@ -59,7 +59,7 @@ func (c *conn) layered(i int, sg reassembly.ScatterGather, data []byte, skip int
 		return false
 	}
 	if skip > 0 {
-		c.dead = ReasonGap // neither TLS records nor HTTP/2 frames can be found again
+		c.layerDied(ReasonGap) // neither TLS records nor HTTP/2 frames can be found again
 		return true
 	}
 	if len(data) == 0 {
@@ -79,14 +79,34 @@ func (c *conn) layered(i int, sg reassembly.ScatterGather, data []byte, skip int
 		h := &c.halves[i]
 		from := h.p.pos
 		l.plain(role, data, from, from+int64(len(data)), c.at(len(data)-1))
+		if c.dead != "" {
+			c.layerDied(c.dead)
+		}
 		return true
 	}
-	if !l.tls.feed(role, data, c.at) && c.dead == "" {
-		c.dead = l.tls.fail
+	if !l.tls.feed(role, data, c.at) {
+		c.layerDied(l.tls.fail)
+		return true
 	}
 	// What the parsers saw ends where the records read do.
 	c.halves[i].p.pos = l.tls.dirs[role].pos
+	if c.dead != "" {
+		c.layerDied(c.dead) // HTTP/2 framing broke
+	}
 	return true
+}
+
+// layerDied ends a layered connection for reason: its parsers read no
+// more, and what the capture holds after is the connection's skipped unit.
+func (c *conn) layerDied(reason string) {
+	if c.dead == "" {
+		c.dead = reason
+	}
+	for i := range c.halves {
+		if p := c.halves[i].p; p != nil {
+			p.st, p.m, p.held, p.line = stDead, nil, nil, nil
+		}
+	}
 }
 
 // plain takes a direction's plaintext (decrypted, or h2c as it came).
