@@ -32,6 +32,12 @@ type Controller struct {
 	Now func() time.Time
 	// Webhook is the client for webhooks [a client with a 5s timeout].
 	Webhook *http.Client
+
+	// Prometheus evaluates the plan's Prometheus gates [nil: gates that
+	// name no url are insufficient].
+	Prometheus *Prometheus
+
+	backendErr error // the last SetWeight failed (see reconcile)
 }
 
 // ErrPlanChanged means the state file holds this rollout under another plan.
@@ -138,9 +144,7 @@ func (c *Controller) Tick(ctx context.Context) (*State, error) {
 	}
 	// Reconcile: the backend gets the journaled weight every interval,
 	// which also renews the mirrors' lease.
-	if err := c.Backend.SetWeight(ctx, st.Weight); err != nil {
-		c.Log.Warn().Err(err).Float64("weight", st.Weight).Msg("weight not set; retrying next interval")
-	}
+	events = append(events, c.reconcile(ctx, t, st)...)
 	if st.WindowID != window && st.Status == StatusProgressing {
 		// A new step: open its window now, after the weight changed, so
 		// that its first interval counts.
@@ -159,6 +163,10 @@ func (c *Controller) Tick(ctx context.Context) (*State, error) {
 // judgeStep evaluates the gates of the current step and decides.
 func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []Event {
 	step := c.Plan.step(st.Step)
+	if c.backendErr != nil {
+		st.Gates = []GateResult{{Gate: GateBackend, Verdict: GateInsufficient, Reason: "the weight is not known to be in effect: " + c.backendErr.Error()}}
+		return nil
+	}
 	m, err := c.Source.Measure(ctx, st.WindowID)
 	if err != nil {
 		// Blindness is no evidence either way: hold, say why.
@@ -168,9 +176,13 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 	}
 	st.Looks++
 	gates := judge(c.Plan, step, m, st.Looks)
+	gates = append(gates, c.Prometheus.Judge(ctx, c.Plan.Gates.Prometheus, t.now.Sub(st.StepStarted), t.now)...)
 	st.Gates = gates
 	failed, allPass := false, true
 	for _, g := range gates {
+		if g.DryRun {
+			continue
+		}
 		failed = failed || g.Verdict == GateFail
 		allPass = allPass && g.Verdict == GatePass
 	}

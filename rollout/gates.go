@@ -48,6 +48,8 @@ type GateResult struct {
 	Verdict string             `json:"verdict"`
 	Reason  string             `json:"reason"`
 	Figures map[string]float64 `json:"figures,omitempty"`
+	// DryRun gates are judged and journaled but decide nothing.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // judge evaluates every enabled gate. look counts the evaluations of this

@@ -55,6 +55,8 @@ type Gates struct {
 	ErrorRate   ErrorRateGate   `yaml:"error_rate"`
 	Latency     LatencyGate     `yaml:"latency"`
 	Differences DifferencesGate `yaml:"differences"`
+	// Prometheus are gates on PromQL queries (prometheus.go).
+	Prometheus []PrometheusGate `yaml:"prometheus"`
 }
 
 // ErrorRateGate fails when the candidate's served error rate (5xx and no
@@ -157,6 +159,9 @@ func (p *Plan) Schedule(w io.Writer) error {
 	fmt.Fprintf(tw, "  latency\t%s\n", onOff(g.Latency.Disabled, fmt.Sprintf("fail when the candidate is credibly slower than the legacy beyond the diff engine's tolerance or %s, whichever is larger", g.Latency.MaxShift)))
 	fmt.Fprintf(tw, "  differences\t%s\n", onOff(g.Differences.Disabled, fmt.Sprintf("fail over %g%% different overall or %g%% on an endpoint; pass with at least %d compared",
 		100*g.Differences.MaxRate, 100*g.Differences.MaxEndpointRate, g.Differences.MinCompared)))
+	for _, q := range g.Prometheus {
+		fmt.Fprintf(tw, "  %s\t%s\n", q.Name, q.describe())
+	}
 	how := "to 0 at once"
 	if p.Failure.Rollback == "steps" {
 		how = "step by step"

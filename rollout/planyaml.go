@@ -160,5 +160,5 @@ func (p *Plan) complete(lines map[string]int) error {
 			return fmt.Errorf("%s: %w", at("webhooks"), err)
 		}
 	}
-	return nil
+	return p.completePrometheus()
 }

@@ -84,6 +84,7 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
+	source, backendTokenFile          string
 	failSafeAfter                     time.Duration
 	restart                           bool
 }
@@ -106,7 +107,7 @@ aborted, 2 could not run.`,
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML)")
 	fl.StringVar(&f.mirrors, "mirror", "", "admin URLs of the mirrors, comma-separated")
 	fl.StringVar(&f.tokenFile, "admin-token-file", "", "file holding the mirrors' admin bearer token")
-	fl.StringVar(&f.backend, "backend", "mirror", `how the weight is set: "mirror" (the mirrors' admin API) or "exec:CMD" (CMD WEIGHT)`)
+	addDoorFlags(fl, &f)
 	fl.DurationVar(&f.failSafeAfter, "fail-safe-after", 0, "mirrors fall back to weight 0 when the controller is gone this long (0: they keep their weight)")
 	fl.BoolVar(&f.restart, "restart", false, "start the rollout anew, dropping its earlier state and history")
 	return cmd
@@ -131,21 +132,12 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	fleet, err := rollout.NewFleet(admins, token)
-	if err != nil {
-		return fmt.Errorf("--mirror: %w", err)
-	}
 	if f.failSafeAfter < 0 || (f.failSafeAfter > 0 && f.failSafeAfter < 2*p.Interval) {
 		return fmt.Errorf("--fail-safe-after must be at least two intervals (%s)", 2*p.Interval)
 	}
-	fleet.Lease = f.failSafeAfter
-	var backend rollout.WeightSetter = fleet
-	switch {
-	case f.backend == "mirror":
-	case strings.HasPrefix(f.backend, "exec:") && len(f.backend) > len("exec:"):
-		backend = &rollout.ExecBackend{Command: strings.TrimPrefix(f.backend, "exec:")}
-	default:
-		return fmt.Errorf(`--backend %q: want "mirror" or "exec:CMD"`, f.backend)
+	doors, err := openDoors(ctx, f, admins, token)
+	if err != nil {
+		return err
 	}
 	lock, err := rollout.AcquireLock(rf.state)
 	if err != nil {
@@ -162,7 +154,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 			return err
 		}
 	}
-	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: fleet, Backend: backend, Log: a.log, Actor: actor()}
+	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor()}
 	st, err := c.Run(ctx)
 	if err != nil {
 		return err
