@@ -29,6 +29,7 @@ type replayFlags struct {
 	reportPath                   string
 	progress                     string
 	tlsKeylog                    string
+	upstreamProto, upstreamCA    string
 }
 
 func newReplayCmd(a *app) *cobra.Command {
@@ -71,6 +72,8 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here")
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (on a terminal), on or off")
 	fl.StringVar(&f.tlsKeylog, "tls-keylog", "", tlsKeylogUsage)
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	return cmd
 }
 
@@ -140,7 +143,12 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		return fmt.Errorf("invalid --progress %q: want auto, on or off", f.progress)
 	}
 	cfg.Differents = func() int64 { c, _ := agg.Counts(); return c.Different }
-	client := upstream.New(upstream.Config{Timeout: f.timeout, MaxConnsPerTarget: max(f.concurrency, 16)})
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
+	}
+	ucfg.Timeout, ucfg.MaxConnsPerTarget = f.timeout, max(f.concurrency, 16)
+	client := upstream.New(ucfg)
 	defer client.Close()
 
 	res, runErr := replay.Run(ctx, cfg, client, agg, a.log)
