@@ -118,7 +118,9 @@ func captureTLS(t *testing.T, ext string) *tlsCapture {
 			}
 		}
 	}
-	td.Stop()
+	if err := td.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	if d := os.Getenv("CUTOVER_KEEP_CAPTURE"); d != "" {
 		for _, f := range []string{c.pcap, c.keys} {
 			b, _ := os.ReadFile(f)
@@ -128,9 +130,9 @@ func captureTLS(t *testing.T, ext string) *tlsCapture {
 	return c
 }
 
-// tsharkRequests lists the requests tshark finds in a capture, decrypting
+// tsharkDecrypted lists the requests tshark finds in a capture, decrypting
 // with keys, as "METHOD URI STATUS" lines in the order of their streams.
-func tsharkRequests(t *testing.T, pcap, keys, h2cPort string) []string {
+func tsharkDecrypted(t *testing.T, pcap, keys, h2cPort string) []string {
 	t.Helper()
 	testbed.NeedPrograms(t, "tshark")
 	out, err := exec.Command("tshark", "-r", pcap, "-o", "tls.keylog_file:"+keys, "-2", "-d", "tcp.port=="+h2cPort+",http2",
@@ -190,7 +192,7 @@ func tsharkRequests(t *testing.T, pcap, keys, h2cPort string) []string {
 	return lines
 }
 
-// ourRequests lists what reading the capture finds, as tsharkRequests does.
+// ourRequests lists what reading the capture finds, as tsharkDecrypted does.
 func ourRequests(t *testing.T, pcap string, keys *KeyLog) ([]string, Stats) {
 	t.Helper()
 	var lines []string
@@ -217,7 +219,7 @@ func TestTLSCaptureMatchesTshark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tsharkRequests(t, c.pcap, c.keys, portOf(c.h2c.Addr))
+	want := tsharkDecrypted(t, c.pcap, c.keys, portOf(c.h2c.Addr))
 	wantN := len(curlRuns) * (len(curlPaths) + 1)
 	if len(want) != wantN {
 		t.Fatalf("tshark finds %d requests, curl sent %d:\n%s", len(want), wantN, strings.Join(want, "\n"))

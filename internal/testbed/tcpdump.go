@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,8 @@ type Tcpdump struct {
 	Path string
 	cmd  *exec.Cmd
 	done chan error
+	// dropped is what tcpdump said the kernel dropped, once it ended.
+	dropped int
 }
 
 // StartTcpdump captures the loopback traffic that filter (a pcap filter,
@@ -45,6 +48,9 @@ func StartTcpdump(ctx context.Context, path, filter string) (*Tcpdump, error) {
 			if strings.Contains(last, "listening on") {
 				listening <- ""
 			}
+			if n, ok := strings.CutSuffix(last, " packets dropped by kernel"); ok {
+				td.dropped, _ = strconv.Atoi(n)
+			}
 		}
 		listening <- last
 		td.done <- cmd.Wait()
@@ -61,7 +67,9 @@ func StartTcpdump(ctx context.Context, path, filter string) (*Tcpdump, error) {
 	return td, nil
 }
 
-// Stop ends the capture, once what was seen is written, and waits.
+// Stop ends the capture, once what was seen is written, and waits. It
+// returns an error when the kernel dropped packets: such a capture is no
+// oracle of what was sent.
 func (t *Tcpdump) Stop() error {
 	time.Sleep(100 * time.Millisecond) // the last packets reach tcpdump (--immediate-mode hands each over as it comes)
 	_ = t.cmd.Process.Signal(syscall.SIGINT)
@@ -70,6 +78,9 @@ func (t *Tcpdump) Stop() error {
 	case <-time.After(5 * time.Second):
 		_ = t.cmd.Process.Kill()
 		<-t.done
+	}
+	if t.dropped > 0 {
+		return fmt.Errorf("tcpdump: the kernel dropped %d packets", t.dropped)
 	}
 	return nil
 }
