@@ -65,6 +65,7 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 		Timeout: cfg.ShadowTimeout,
 		MaxBody: cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
 		Header:  http.Header{ShadowHeader: {"1"}},
+		Proto:   cfg.UpstreamProto, TLS: cfg.UpstreamTLS,
 	})
 	if w, ok := rec.(windower); ok {
 		m.windows = newWindows(w)
