@@ -26,7 +26,6 @@ import (
 // each target speaks: legacy and the secondary stay on HTTP/1.1 (ProtoH2
 // would speak h2c to them too).
 func TestShadowToHTTP2Candidate(t *testing.T) {
-	t.Parallel()
 	bed := testbed.StartForTest(t, testbed.Config{Secondary: true, Candidate: testbed.CandidateConfig{Switches: testbed.Switches{
 		ChangeField: &testbed.FieldChange{Path: "/api/items/", Field: "price", Value: json.RawMessage(`0.01`)},
 	}}})

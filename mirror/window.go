@@ -56,7 +56,7 @@ func (w *windows) current() *window { return w.cur.Load() }
 func (w *windows) observe(s side, a *diff.Response) {
 	cur := w.cur.Load()
 	cur.served[s].requests.Add(1)
-	if a.Failed() || a.Status >= 500 {
+	if a.IsError() {
 		cur.served[s].errors.Add(1)
 	}
 }
