@@ -106,7 +106,7 @@ func (w *windows) observe(s side, a *diff.Response) {
 		return
 	}
 	cur.served[s].requests.Add(1)
-	if a.Failed() || a.Status >= 500 {
+	if a.IsError() {
 		cur.served[s].errors.Add(1)
 	}
 }
