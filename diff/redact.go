@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -161,4 +162,63 @@ func checkParamGlob(g string) error {
 		return fmt.Errorf("%q is not a query parameter name", g)
 	}
 	return nil
+}
+
+// redactBody hides the secrets of a body shown in a sample: secret query
+// parameters wherever they appear (a form body is a query; a JSON string
+// may hold a URL), and in a JSON body the values of fields named like a
+// secret header or parameter (an echo of the request's headers). A body
+// with nothing to hide is returned as it was.
+func (s sampler) redactBody(body string) string {
+	body = strings.TrimPrefix(s.params.text("&"+body), "&")
+	t := strings.TrimSpace(body)
+	if t == "" || (t[0] != '{' && t[0] != '[') {
+		return body
+	}
+	dec := json.NewDecoder(strings.NewReader(t))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() || !s.redactJSON(v) {
+		return body
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return Redacted // never the secret
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// redactJSON replaces the values of secret-named fields in v; false when
+// there were none.
+func (s sampler) redactJSON(v any) bool {
+	changed := false
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s.redacts(k) || s.params.secret(k) {
+				v[k] = Redacted
+				changed = true
+			} else if str, ok := x.(string); ok {
+				// A URL in a string: its escaped '&' (\u0026) hid it above.
+				if r := s.params.text(str); r != str {
+					v[k], changed = r, true
+				}
+			} else if s.redactJSON(x) {
+				changed = true
+			}
+		}
+	case []any:
+		for i, x := range v {
+			if str, ok := x.(string); ok {
+				if r := s.params.text(str); r != str {
+					v[i], changed = r, true
+				}
+			} else if s.redactJSON(x) {
+				changed = true
+			}
+		}
+	}
+	return changed
 }

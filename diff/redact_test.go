@@ -61,3 +61,19 @@ func TestSamplesHideSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactBody(t *testing.T) {
+	t.Parallel()
+	s := newSampler(nil, nil, 1<<10)
+	tests := []struct{ in, want string }{
+		{`{"uri":"/e?page=1\u0026token=t1","headers":{"X-Api-Key":["k1"],"Accept":["*/*"]}}`, `{"headers":{"Accept":["*/*"],"X-Api-Key":"[redacted]"},"uri":"/e?page=1&token=[redacted]"}`},
+		{`{"price":3}`, `{"price":3}`},
+		{`user=ann&password=p1`, `user=ann&password=[redacted]`},
+		{`[{"password":"x"}]`, `[{"password":"[redacted]"}]`},
+	}
+	for _, tt := range tests {
+		if got := s.redactBody(tt.in); got != tt.want {
+			t.Errorf("redactBody(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

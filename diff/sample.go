@@ -86,8 +86,7 @@ func (s sampler) request(req *Request) *RequestSample {
 			}
 		}
 	}
-	// A form body is a query: its secret fields are hidden alike.
-	r.Body = s.cut(strings.TrimPrefix(s.params.text("&"+string(req.Body)), "&"))
+	r.Body = s.cut(s.redactBody(string(req.Body)))
 	return r
 }
 

@@ -278,7 +278,8 @@ func TestSecretsRedactedInEveryOutput(t *testing.T) {
 	for name, text := range outputs {
 		for _, s := range secrets {
 			if strings.Contains(text, s) {
-				t.Errorf("%s shows the secret %s", name, s)
+				i := strings.Index(text, s)
+				t.Errorf("%s shows the secret %s: …%s…", name, s, text[max(0, i-200):min(len(text), i+50)])
 			}
 		}
 	}
