@@ -187,12 +187,15 @@ func (l *latencyHist) percentiles() Percentiles {
 	if l.n == 0 {
 		return Percentiles{}
 	}
-	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
+	top := round3(float64(l.max) / float64(time.Millisecond))
+	// A histogram answers with the top of a value's bucket, which can lie
+	// above the largest value recorded: no percentile exceeds the maximum.
+	ms := func(us int64) float64 { return min(round3(float64(us)/1000), top) }
 	return Percentiles{
 		P50:   ms(l.h.ValueAtQuantile(50)),
 		P90:   ms(l.h.ValueAtQuantile(90)),
 		P99:   ms(l.h.ValueAtQuantile(99)),
-		Max:   round3(float64(l.max) / float64(time.Millisecond)),
+		Max:   top,
 		Mean:  round3(float64(l.sum) / float64(l.n) / float64(time.Millisecond)),
 		Count: l.n,
 	}
@@ -208,7 +211,7 @@ func (l *latencyHist) curve() []CurvePoint {
 	out := make([]CurvePoint, len(percentiles))
 	for i, p := range percentiles {
 		// ValueAtQuantile(0) is the histogram's lowest value, not zero.
-		out[i] = CurvePoint{Percentile: p, Ms: round3(float64(l.h.ValueAtQuantile(p)) / 1000)}
+		out[i] = CurvePoint{Percentile: p, Ms: min(round3(float64(l.h.ValueAtQuantile(p))/1000), round3(float64(l.max)/float64(time.Millisecond)))}
 	}
 	return out
 }

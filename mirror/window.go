@@ -8,12 +8,6 @@ import (
 	"github.com/cutover/cutover/diff"
 )
 
-// windower makes the fresh aggregates a window needs, keeping the noise
-// learned so far; *diff.Aggregator is one.
-type windower interface {
-	Window() *diff.Aggregator
-}
-
 // window is the part of a run a rollout step is judged on: its own
 // comparison aggregate and its own served counts, from Started on.
 type window struct {
@@ -32,12 +26,12 @@ type windowServed struct {
 // comes back with an empty window and no id, which tells the controller
 // that part of the step was not seen.
 type windows struct {
-	base windower
+	base Recorder
 	mu   sync.Mutex // serialises rotations
 	cur  atomic.Pointer[window]
 }
 
-func newWindows(base windower) *windows {
+func newWindows(base Recorder) *windows {
 	w := &windows{base: base}
 	w.cur.Store(&window{started: time.Now(), agg: base.Window()})
 	return w

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http/httputil"
 	"net/http"
 	"net/url"
 	"slices"
@@ -126,15 +128,17 @@ func (p *plainPool) close() {
 	}
 }
 
-// do sends req to base (an http URL), within the configured timeout. A
-// request that fails on a reused connection before any answer came, the
-// way a connection the target closed while idle fails, is sent again once
-// on a new connection when it is safe to repeat.
+// send sends out.Req to base (an http URL), within the configured
+// timeout. A request that fails on a reused connection before any answer
+// came, the way a connection the target closed while idle fails, is sent
+// again once on a new connection when it is safe to repeat (a buffered
+// body, an idempotent method, nothing relayed yet).
 //
 // The timeout is a deadline on the connection rather than a context, and
 // ctx is watched only when it can be cancelled: both cost timers and
 // allocations on every request.
-func (p *plainPool) do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
+func (p *plainPool) send(ctx context.Context, base *url.URL, out *Outgoing) *diff.Response {
+	req := out.Req
 	deadline := time.Now().Add(p.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -147,33 +151,32 @@ func (p *plainPool) do(ctx context.Context, base *url.URL, req *diff.Request) *d
 	if err := checkRequest(prefix, req); err != nil {
 		return &diff.Response{Err: err.Error()}
 	}
-	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.get(ctx, addr, deadline)
 		if err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			return &diff.Response{Err: Describe(err), Total: time.Since(start)}
+			return &diff.Response{Err: Describe(err)}
 		}
-		c.wire = p.appendRequest(c.wire[:0], prefix, base.Host, req)
-		out, answered, keep := p.exchange(ctx, c, req.Method, deadline, start)
+		c.wire = p.appendRequest(c.wire[:0], prefix, base.Host, req, out)
+		resp, answered, keep := p.exchange(ctx, c, out, deadline)
 		if keep {
 			p.put(addr, c)
 		} else {
 			c.Close()
 		}
-		if out.Err != "" && reused && !answered && attempt == 0 && idempotent(req.Method) && ctx.Err() == nil && time.Now().Before(deadline) {
+		if resp.Err != "" && reused && !answered && attempt == 0 && out.Body == nil && idempotent(req.Method) && ctx.Err() == nil && time.Now().Before(deadline) {
 			continue
 		}
-		return out
+		return resp
 	}
 }
 
-// exchange writes the request in c.wire on c and reads its answer.
-// answered says whether any byte of an answer came; keep whether c can
-// serve again.
-func (p *plainPool) exchange(ctx context.Context, c *plainConn, method string, deadline, start time.Time) (out *diff.Response, answered, keep bool) {
+// exchange writes the request in c.wire (and out.Body) on c and reads its
+// answer. answered says whether any byte of an answer came; keep whether c
+// can serve again. The clock starts at the first byte written.
+func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, deadline time.Time) (resp *diff.Response, answered, keep bool) {
 	c.SetDeadline(deadline)
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
@@ -185,6 +188,7 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, method string, d
 			}
 		}()
 	}
+	start := time.Now()
 	fail := func(err error) *diff.Response {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -195,6 +199,12 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, method string, d
 	if cap(c.wire) > keptBuffer {
 		c.wire = nil // a large body is not kept for the life of the connection
 	}
+	if err == nil && out.Body != nil {
+		err = writeBody(c.Conn, out)
+	}
+	if out.BodyErr != nil {
+		return &diff.Response{Err: "reading request body: " + Describe(out.BodyErr), Total: time.Since(start)}, false, false
+	}
 	if err != nil {
 		return fail(err), false, false
 	}
@@ -204,7 +214,7 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, method string, d
 	ttfb := time.Since(start)
 	var h head
 	for {
-		if h, c.head, err = readHead(c.br, c.head, method); err != nil {
+		if h, c.head, err = readHead(c.br, c.head, out.Req.Method); err != nil {
 			return fail(err), true, false
 		}
 		// Interim answers (100 Continue, 103 Early Hints) precede the real one.
@@ -215,14 +225,107 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, method string, d
 	if cap(c.head) > keptBuffer {
 		c.head = nil
 	}
-	body, truncated, err := readBody(c.br, &h, p.cfg.MaxBody)
-	out = &diff.Response{Status: h.status, Proto: h.proto, Header: h.header, Trailer: h.trailer,
-		Body: body, BodyTruncated: truncated, TTFB: ttfb, Total: time.Since(start)}
-	if err != nil {
-		out.Err = "reading body: " + Describe(err)
-		return out, true, false
+	resp = &diff.Response{Status: h.status, Proto: h.proto, Header: h.header, TTFB: ttfb}
+	if out.Relay != nil {
+		t := time.Now()
+		if err := out.Relay.Head(h.status, h.proto, h.header); err != nil {
+			out.RelayErr = err
+			resp.Err, resp.Total = "relaying answer: "+Describe(err), time.Since(start)
+			return resp, true, false
+		}
+		start = start.Add(time.Since(t)) // the relay's time is not the target's
 	}
-	return out, true, !h.close && h.status != http.StatusSwitchingProtocols
+	var body []byte
+	var truncated bool
+	limit := out.Keep
+	if limit == 0 {
+		limit = p.cfg.MaxBody
+	}
+	if out.Relay == nil && out.Budget == nil && limit > 0 {
+		body, truncated, err = readBody(c.br, &h, limit)
+		resp.Total = time.Since(start)
+	} else {
+		var clock relayClock
+		body, truncated, err = streamBody(c.br, &h, limit, out, &clock)
+		resp.Total = time.Since(start)
+		if !clock.lastRead.IsZero() {
+			resp.Total = clock.lastRead.Sub(start) - clock.waitAtLast
+		}
+	}
+	resp.Trailer, resp.Body, resp.BodyTruncated = h.trailer, body, truncated
+	if err != nil {
+		if out.RelayErr != nil {
+			resp.Err = "relaying answer: " + Describe(err)
+		} else {
+			resp.Err = "reading body: " + Describe(err)
+		}
+		return resp, true, false
+	}
+	return resp, true, !h.close && h.status != http.StatusSwitchingProtocols
+}
+
+// streamBody reads the body that h frames from br piece by piece, keeping
+// up to limit bytes (none when limit is negative) and relaying it.
+func streamBody(br *bufio.Reader, h *head, limit int64, out *Outgoing, clock *relayClock) (body []byte, truncated bool, err error) {
+	var k *keeper
+	if limit > 0 {
+		k = &keeper{limit: limit, budget: out.Budget}
+	}
+	more := func() bool { return br.Buffered() > 0 }
+	switch h.body {
+	case bodyNone:
+		return nil, false, nil
+	case bodyLength:
+		if k != nil {
+			k.reserve(h.length)
+		}
+		lr := &io.LimitedReader{R: br, N: h.length}
+		err = consume(lr, more, k, out, clock)
+		if err == nil && lr.N > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+	case bodyChunked:
+		err = consume(httputil.NewChunkedReader(br), more, k, out, clock)
+		if err == nil {
+			err = readTrailer(br, h)
+		}
+	case bodyToClose:
+		err = consume(br, more, k, out, clock)
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	if k == nil {
+		return nil, false, err
+	}
+	out.OverBudget = k.refused
+	return k.body(), k.truncated, err
+}
+
+// writeBody streams out.Body after the request head: ContentLength bytes,
+// or chunked.
+func writeBody(w io.Writer, out *Outgoing) error {
+	br := &bodyReader{r: out.Body}
+	defer func() { out.BodyErr = br.err }()
+	if out.ContentLength >= 0 {
+		n, err := io.Copy(w, io.LimitReader(br, out.ContentLength))
+		if err == nil && n < out.ContentLength {
+			if br.err == nil {
+				br.err = io.ErrUnexpectedEOF
+			}
+			return br.err
+		}
+		return err
+	}
+	cw := httputil.NewChunkedWriter(w)
+	if _, err := io.Copy(cw, br); err != nil {
+		return err
+	}
+	if err := cw.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\r\n")
+	return err
 }
 
 // keptBuffer is the largest request or header buffer a connection keeps
@@ -247,7 +350,7 @@ func checkRequest(prefix string, req *diff.Request) error {
 
 // appendRequest appends the request as it goes on the wire to b: req must
 // have passed checkRequest. host is the target's, used when req has none.
-func (p *plainPool) appendRequest(b []byte, prefix, host string, req *diff.Request) []byte {
+func (p *plainPool) appendRequest(b []byte, prefix, host string, req *diff.Request, out *Outgoing) []byte {
 	if req.Host != "" {
 		host = req.Host
 	}
@@ -277,6 +380,16 @@ func (p *plainPool) appendRequest(b []byte, prefix, host string, req *diff.Reque
 			b = append(b, v...)
 			b = append(b, "\r\n"...)
 		}
+	}
+	switch {
+	case out != nil && out.Body != nil && out.ContentLength < 0:
+		b = append(b, "Transfer-Encoding: chunked\r\n\r\n"...)
+		return b
+	case out != nil && out.Body != nil:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, out.ContentLength, 10)
+		b = append(b, "\r\n\r\n"...)
+		return b
 	}
 	if len(req.Body) > 0 || (req.Method != "GET" && req.Method != "HEAD" && req.Method != "OPTIONS" && req.Method != "DELETE" && req.Method != "TRACE") {
 		b = append(b, "Content-Length: "...)
