@@ -85,9 +85,9 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 	// shadow's copies only carry the shadow header and a shorter timeout.
 	primary := upstream.New(upstream.Config{Timeout: primaryTimeout, MaxBody: cfg.MaxBody + 1, MaxConnsPerTarget: 1024})
 	shadow := upstream.New(upstream.Config{
-		Timeout: cfg.ShadowTimeout,
-		MaxBody: cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
-		Header:  http.Header{ShadowHeader: {"1"}},
+		Timeout:           cfg.ShadowTimeout,
+		MaxBody:           cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
+		Header:            http.Header{ShadowHeader: {"1"}},
 		MaxConnsPerTarget: 1024,
 	})
 	m.primary, m.clients = primary, []*upstream.Client{primary, shadow}

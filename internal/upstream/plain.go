@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http/httputil"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strconv"
@@ -35,6 +35,7 @@ type plainPool struct {
 
 type plainConn struct {
 	net.Conn
+	stamps   *stampConn // nil without kernel receive timestamps
 	br       *bufio.Reader
 	idleFrom time.Time
 	wire     []byte // the request being sent, reused
@@ -75,7 +76,13 @@ func (p *plainPool) get(ctx context.Context, addr string, deadline time.Time) (*
 	if err != nil {
 		return nil, false, err
 	}
-	return &plainConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10)}, false, nil
+	c := &plainConn{Conn: nc}
+	if c.stamps = withStamps(nc); c.stamps != nil {
+		c.br = bufio.NewReaderSize(c.stamps, 16<<10)
+	} else {
+		c.br = bufio.NewReaderSize(nc, 16<<10)
+	}
+	return c, false, nil
 }
 
 // alive peeks at an idle connection without waiting (recv with MSG_PEEK
@@ -188,7 +195,11 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, d
 			}
 		}()
 	}
+	if c.stamps != nil {
+		c.stamps.last = time.Time{}
+	}
 	start := time.Now()
+	sent := start // start moves on by the relay's time; sent does not
 	fail := func(err error) *diff.Response {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -212,6 +223,9 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, d
 		return fail(err), false, false
 	}
 	ttfb := time.Since(start)
+	if d, ok := c.stamps.since(sent, ttfb); ok {
+		ttfb = d
+	}
 	var h head
 	for {
 		if h, c.head, err = readHead(c.br, c.head, out.Req.Method); err != nil {
@@ -251,6 +265,11 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, d
 		if !clock.lastRead.IsZero() {
 			resp.Total = clock.lastRead.Sub(start) - clock.waitAtLast
 		}
+	}
+	if d, ok := c.stamps.since(sent, time.Since(sent)); ok && d >= ttfb {
+		// The kernel saw the last byte arrive then: neither the
+		// scheduler's delay nor the relay's writes are the target's.
+		resp.Total = d
 	}
 	resp.Trailer, resp.Body, resp.BodyTruncated = h.trailer, body, truncated
 	if err != nil {
