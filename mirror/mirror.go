@@ -35,9 +35,12 @@ type Recorder interface {
 
 var _ Recorder = (*diff.Aggregator)(nil)
 
-// sender is how both sides are sent to: one sender, one clock.
+// sender is how both sides are sent to: one sender, one clock. Begin puts
+// the shadow's copy on the wire from the client's goroutine without
+// waiting, at the same moment as the primary; a worker finishes it.
 type sender interface {
 	Send(ctx context.Context, base *url.URL, out *upstream.Outgoing) *diff.Response
+	Begin(base *url.URL, out *upstream.Outgoing) upstream.Pending
 }
 
 var _ sender = (*upstream.Client)(nil)
@@ -188,7 +191,7 @@ func (m *Mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var p *pair
 	if skip == "" {
 		p = &pair{endpoint: endpoint, time: time.Now(), req: req, primary: primary, acct: acct}
-		if reason := m.shadows.submit(p); reason != "" {
+		if reason := m.shadows.submit(p, connOf(r)); reason != "" {
 			skip, p = reason, nil
 		} else {
 			out.Keep, out.Budget = m.cfg.MaxBody+1, acct

@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,15 @@ type pair struct {
 
 	left atomic.Int32 // sides still running, from 2
 
+	shadowOut *upstream.Outgoing
+	pending   upstream.Pending // the shadow, begun by the handler
+	// after, when set, is the previous shadow of the same client
+	// connection, still running when this one was submitted: this one is
+	// sent when that one is done, as the client itself sent its requests
+	// one after the other.
+	after *pair
+	done  chan struct{} // closed when the shadow's answer is in
+
 	primaryAnswer *diff.Response
 	primarySkip   string
 	shadow        *diff.Response
@@ -49,6 +60,7 @@ type shadowPool struct {
 	noiseLeft atomic.Int64
 
 	jobs     chan *pair
+	queuedN  atomic.Int64 // jobs queued, never above cfg.QueueSize
 	mu       sync.RWMutex // guards closed against sends on a closed channel
 	closed   bool
 	ctx      context.Context
@@ -72,28 +84,43 @@ func newShadowPool(cfg Config, send sender, targets [2]*url.URL, settle func(*pa
 	return p
 }
 
-// submit queues j, or says why it cannot: ReasonQueueFull or
-// ReasonShutdown.
-func (p *shadowPool) submit(j *pair) string {
+// submit begins the shadow of j on the caller's goroutine (without
+// waiting: see upstream.Client.Begin) and queues it for a worker to
+// finish, or says why it cannot: ReasonQueueFull or ReasonShutdown.
+func (p *shadowPool) submit(j *pair, conn *clientConn) string {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
 		return ReasonShutdown
 	}
-	j.left.Store(2)
-	select {
-	case p.jobs <- j:
-		return ""
-	default:
+	if p.queuedN.Add(1) > int64(p.cfg.QueueSize) {
+		p.queuedN.Add(-1)
 		return ReasonQueueFull
 	}
+	j.left.Store(2)
+	j.shadowOut = p.outgoing(j)
+	if conn != nil {
+		j.done = make(chan struct{})
+		// One link at most: a shadow slower than the primary request after
+		// request would otherwise chain every copy of the connection
+		// behind the previous one, and hold a worker for each.
+		if prev := conn.swap(j); prev != nil && prev.after == nil && !prev.shadowIn() {
+			j.after = prev
+		}
+	}
+	if j.after == nil {
+		j.pending = p.send.Begin(p.targets[j.primary.other()], j.shadowOut)
+	}
+	p.jobs <- j // never blocks: queuedN keeps a slot
+	return ""
 }
 
-func (p *shadowPool) queued() int { return len(p.jobs) }
+func (p *shadowPool) queued() int { return int(p.queuedN.Load()) }
 
 func (p *shadowPool) work() {
 	defer p.workers.Done()
 	for j := range p.jobs {
+		p.queuedN.Add(-1)
 		p.inFlight.Add(1)
 		p.sendShadow(j)
 		p.inFlight.Add(-1)
@@ -115,14 +142,25 @@ func (p *shadowPool) primaryDone(j *pair, answer *diff.Response, skip string) {
 }
 
 func (p *shadowPool) sendShadow(j *pair) {
-	shadowSide := j.primary.other()
 	var wg sync.WaitGroup
 	var secondary *diff.Response
 	if p.cfg.Secondary != nil {
 		wg.Go(func() { secondary = p.send.Send(p.ctx, p.cfg.Secondary, p.outgoing(j)) })
 	}
-	out := p.outgoing(j)
-	shadow := p.send.Send(p.ctx, p.targets[shadowSide], out)
+	out := j.shadowOut
+	var shadow *diff.Response
+	if j.after != nil {
+		select {
+		case <-j.after.done:
+		case <-p.ctx.Done():
+		}
+		shadow = p.send.Send(p.ctx, p.targets[j.primary.other()], out)
+	} else {
+		shadow = j.pending.Finish(p.ctx)
+	}
+	if j.done != nil {
+		close(j.done)
+	}
 	wg.Wait()
 	j.shadow, j.secondary = shadow, secondary
 	switch {
@@ -170,4 +208,53 @@ func (p *shadowPool) close(ctx context.Context) {
 		<-done
 	}
 	p.cancel()
+}
+
+// shadowIn reports whether the shadow has answered, read or not yet read
+// by its worker: its target is then done with it.
+func (j *pair) shadowIn() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return j.pending != nil && j.pending.Answered()
+	}
+}
+
+// clientConn is one client connection's last shadowed request. A client on
+// an HTTP/1 connection sends its requests one after the other; the shadow
+// copies of one connection go the same way, so that the shadow sees the
+// load the primary sees: under a closed loop (wrk, a browser), copies sent
+// regardless would pile up on the shadow whenever it answered later than
+// the primary, and judge it slower for it.
+type clientConn struct {
+	mu   sync.Mutex
+	last *pair
+}
+
+func (c *clientConn) swap(j *pair) *pair {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := c.last
+	c.last = j
+	return prev
+}
+
+type clientConnKey struct{}
+
+// ConnContext gives each client connection the state that keeps its shadow
+// copies in order; set it as the http.Server's ConnContext when serving a
+// Mirror (Listen does). Without it, copies are not ordered.
+func ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, clientConnKey{}, &clientConn{})
+}
+
+// connOf is r's connection state, for HTTP/1 only: HTTP/2 streams of one
+// connection run side by side.
+func connOf(r *http.Request) *clientConn {
+	if r.ProtoMajor != 1 {
+		return nil
+	}
+	c, _ := r.Context().Value(clientConnKey{}).(*clientConn)
+	return c
 }

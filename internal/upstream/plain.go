@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,7 +36,8 @@ type plainPool struct {
 
 type plainConn struct {
 	net.Conn
-	stamps   *stampConn // nil without kernel receive timestamps
+	answered atomic.Bool // the answer to the request begun has started to come
+	stamps   *stampConn  // nil without kernel receive timestamps
 	br       *bufio.Reader
 	idleFrom time.Time
 	wire     []byte // the request being sent, reused
@@ -55,20 +57,8 @@ func newPlainPool(cfg Config) *plainPool {
 // get returns an idle connection to addr, or a new one dialled by
 // deadline; reused says which.
 func (p *plainPool) get(ctx context.Context, addr string, deadline time.Time) (*plainConn, bool, error) {
-	for {
-		p.mu.Lock()
-		conns := p.idle[addr]
-		if len(conns) == 0 {
-			p.mu.Unlock()
-			break
-		}
-		c := conns[len(conns)-1]
-		p.idle[addr] = conns[:len(conns)-1]
-		p.mu.Unlock()
-		if time.Since(c.idleFrom) < staleAfter || alive(c) {
-			return c, true, nil
-		}
-		c.Close()
+	if c := p.idleConn(addr); c != nil {
+		return c, true, nil
 	}
 	dial := p.dial
 	dial.Deadline = deadline
@@ -83,6 +73,25 @@ func (p *plainPool) get(ctx context.Context, addr string, deadline time.Time) (*
 		c.br = bufio.NewReaderSize(nc, 16<<10)
 	}
 	return c, false, nil
+}
+
+// idleConn takes an idle connection to addr that is still open, or nil.
+func (p *plainPool) idleConn(addr string) *plainConn {
+	for {
+		p.mu.Lock()
+		conns := p.idle[addr]
+		if len(conns) == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		c := conns[len(conns)-1]
+		p.idle[addr] = conns[:len(conns)-1]
+		p.mu.Unlock()
+		if time.Since(c.idleFrom) < staleAfter || alive(c) {
+			return c
+		}
+		c.Close()
+	}
 }
 
 // alive peeks at an idle connection without waiting (recv with MSG_PEEK
@@ -111,6 +120,27 @@ func alive(c *plainConn) bool {
 	// EAGAIN: nothing to read, open. Anything else (0 bytes: closed; a byte:
 	// an answer nobody asked for; an error) makes it unusable.
 	return errors.Is(rerr, syscall.EAGAIN)
+}
+
+// waiting reports whether bytes from the target wait unread on c, without
+// reading them (recv with MSG_PEEK and MSG_DONTWAIT). It is safe while
+// another goroutine reads c.
+func waiting(c *plainConn) bool {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var n int
+	buf := make([]byte, 1)
+	_ = raw.Read(func(fd uintptr) bool {
+		n, _, _ = syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true
+	})
+	return n > 0
 }
 
 func (p *plainPool) put(addr string, c *plainConn) {
@@ -145,31 +175,58 @@ func (p *plainPool) close() {
 // ctx is watched only when it can be cancelled: both cost timers and
 // allocations on every request.
 func (p *plainPool) send(ctx context.Context, base *url.URL, out *Outgoing) *diff.Response {
+	t, err := newPlainTarget(base, out.Req)
+	if err != nil {
+		return &diff.Response{Err: err.Error()}
+	}
+	return p.run(ctx, t, out, nil, time.Now().Add(p.cfg.Timeout))
+}
+
+// plainTarget is where a request goes: the address to dial and the path
+// prefix of the base URL.
+type plainTarget struct{ addr, host, prefix string }
+
+func newPlainTarget(base *url.URL, req *diff.Request) (plainTarget, error) {
+	t := plainTarget{addr: base.Host, host: base.Host, prefix: strings.TrimSuffix(base.EscapedPath(), "/")}
+	if base.Port() == "" {
+		t.addr = net.JoinHostPort(base.Hostname(), "80")
+	}
+	return t, checkRequest(t.prefix, req)
+}
+
+// begun is a request written, in whole or in part, by begin.
+type begun struct {
+	conn    *plainConn
+	written int
+	start   time.Time
+}
+
+// run sends out to t by deadline, resuming b when the request was begun.
+func (p *plainPool) run(ctx context.Context, t plainTarget, out *Outgoing, b *begun, deadline time.Time) *diff.Response {
 	req := out.Req
-	deadline := time.Now().Add(p.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	addr := base.Host
-	if base.Port() == "" {
-		addr = net.JoinHostPort(base.Hostname(), "80")
-	}
-	prefix := strings.TrimSuffix(base.EscapedPath(), "/")
-	if err := checkRequest(prefix, req); err != nil {
-		return &diff.Response{Err: err.Error()}
-	}
 	for attempt := 0; ; attempt++ {
-		c, reused, err := p.get(ctx, addr, deadline)
-		if err != nil {
-			if ctx.Err() != nil {
-				err = ctx.Err()
+		var c *plainConn
+		var reused bool
+		var written int
+		var start time.Time
+		if b != nil && attempt == 0 {
+			c, reused, written, start = b.conn, true, b.written, b.start
+		} else {
+			var err error
+			if c, reused, err = p.get(ctx, t.addr, deadline); err != nil {
+				if ctx.Err() != nil {
+					err = ctx.Err()
+				}
+				return &diff.Response{Err: Describe(err)}
 			}
-			return &diff.Response{Err: Describe(err)}
+			c.wire = p.appendRequest(c.wire[:0], t.prefix, t.host, req, out)
 		}
-		c.wire = p.appendRequest(c.wire[:0], prefix, base.Host, req, out)
-		resp, answered, keep := p.exchange(ctx, c, out, deadline)
+		resp, answered, keep := p.exchange(ctx, c, out, deadline, written, start)
 		if keep {
-			p.put(addr, c)
+			p.put(t.addr, c)
 		} else {
 			c.Close()
 		}
@@ -180,10 +237,99 @@ func (p *plainPool) send(ctx context.Context, base *url.URL, out *Outgoing) *dif
 	}
 }
 
+// begin writes out's request on an idle connection to base now, without
+// waiting: no dial, and a write that would block is left for run. The
+// clock starts here. A request begin cannot write at all is sent whole by
+// run.
+func (p *plainPool) begin(base *url.URL, out *Outgoing) *plainPending {
+	pp := &plainPending{pool: p, out: out, deadline: time.Now().Add(p.cfg.Timeout)}
+	if pp.target, pp.err = newPlainTarget(base, out.Req); pp.err != nil || out.Body != nil {
+		return pp
+	}
+	c := p.idleConn(pp.target.addr)
+	if c == nil {
+		return pp
+	}
+	c.wire = p.appendRequest(c.wire[:0], pp.target.prefix, pp.target.host, out.Req, out)
+	c.SetDeadline(pp.deadline)
+	if c.stamps != nil {
+		c.stamps.last = time.Time{}
+	}
+	c.answered.Store(false)
+	start := time.Now()
+	n, err := c.writeNow(c.wire)
+	if err != nil {
+		c.Close() // closed by the target while idle: run dials anew
+		return pp
+	}
+	pp.begun = &begun{conn: c, written: n, start: start}
+	return pp
+}
+
+// plainPending is a request begun by begin.
+type plainPending struct {
+	pool     *plainPool
+	target   plainTarget
+	out      *Outgoing
+	begun    *begun // nil: nothing written yet
+	deadline time.Time
+	err      error
+}
+
+var _ Pending = (*plainPending)(nil)
+
+func (pp *plainPending) Finish(ctx context.Context) *diff.Response {
+	if pp.err != nil {
+		return &diff.Response{Err: pp.err.Error()}
+	}
+	return pp.pool.run(ctx, pp.target, pp.out, pp.begun, pp.deadline)
+}
+
+func (pp *plainPending) Answered() bool {
+	if pp.begun == nil {
+		return false
+	}
+	c := pp.begun.conn
+	return c.answered.Load() || waiting(c)
+}
+
+func (pp *plainPending) Abandon() {
+	if pp.begun != nil {
+		pp.begun.conn.Close()
+	}
+}
+
+// writeNow writes what it can of b without waiting for the socket.
+func (c *plainConn) writeNow(b []byte) (int, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return 0, nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, nil
+	}
+	var n int
+	var werr error
+	if err := raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait
+	}); err != nil {
+		return 0, err
+	}
+	switch {
+	case errors.Is(werr, syscall.EAGAIN):
+		return 0, nil
+	case werr != nil:
+		return 0, werr
+	}
+	return n, nil
+}
+
 // exchange writes the request in c.wire (and out.Body) on c and reads its
 // answer. answered says whether any byte of an answer came; keep whether c
 // can serve again. The clock starts at the first byte written.
-func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, deadline time.Time) (resp *diff.Response, answered, keep bool) {
+func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, deadline time.Time, written int, start time.Time) (resp *diff.Response, answered, keep bool) {
 	c.SetDeadline(deadline)
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
@@ -195,10 +341,12 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, d
 			}
 		}()
 	}
-	if c.stamps != nil {
-		c.stamps.last = time.Time{}
+	if start.IsZero() {
+		if c.stamps != nil {
+			c.stamps.last = time.Time{}
+		}
+		start = time.Now()
 	}
-	start := time.Now()
 	sent := start // start moves on by the relay's time; sent does not
 	fail := func(err error) *diff.Response {
 		if ctx.Err() != nil {
@@ -206,7 +354,7 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, d
 		}
 		return &diff.Response{Err: Describe(err), Total: time.Since(start)}
 	}
-	_, err := c.Write(c.wire)
+	_, err := c.Write(c.wire[written:])
 	if cap(c.wire) > keptBuffer {
 		c.wire = nil // a large body is not kept for the life of the connection
 	}
@@ -222,6 +370,7 @@ func (p *plainPool) exchange(ctx context.Context, c *plainConn, out *Outgoing, d
 	if _, err := c.br.Peek(1); err != nil {
 		return fail(err), false, false
 	}
+	c.answered.Store(true)
 	ttfb := time.Since(start)
 	if d, ok := c.stamps.since(sent, ttfb); ok {
 		ttfb = d

@@ -21,6 +21,39 @@ type Sender interface {
 
 var _ Sender = (*Client)(nil)
 
+// Pending is a request whose sending has begun: Finish completes it
+// (writes what is left, reads the answer) on any goroutine, by the same
+// clock as Send; Abandon drops it unsent or unread.
+type Pending interface {
+	Finish(ctx context.Context) *diff.Response
+	// Answered reports whether the target has begun to answer, read or
+	// not: the target is done with the request, whenever Finish reads it.
+	Answered() bool
+	Abandon()
+}
+
+// Begin starts sending out to base on the caller's goroutine, as far as it
+// can without waiting (an idle connection, a write the socket takes at
+// once), so that a copy is on the wire at the same moment as the request
+// it copies; the rest is left for Pending.Finish. It never blocks.
+func (c *Client) Begin(base *url.URL, out *Outgoing) Pending {
+	if base.Scheme == "http" {
+		return c.plain.begin(base, out)
+	}
+	return &deferred{c: c, base: base, out: out}
+}
+
+// deferred is a Pending that sends only when finished (https targets).
+type deferred struct {
+	c    *Client
+	base *url.URL
+	out  *Outgoing
+}
+
+func (d *deferred) Finish(ctx context.Context) *diff.Response { return d.c.Send(ctx, d.base, d.out) }
+func (d *deferred) Abandon()                                  {}
+func (d *deferred) Answered() bool                            { return false }
+
 // Outgoing is one request to send and what to do with its answer. Only Req
 // is required: the zero value of every other field sends Req.Body and keeps
 // the answer's body up to Config.MaxBody, like Client.Do.
