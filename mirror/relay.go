@@ -87,7 +87,7 @@ func removeHopByHop(h http.Header) {
 // away: the request then reaches neither side.
 func readRequestBody(r *http.Request, max int64, acct *account) (body []byte, rest io.Reader, reason, fault string) {
 	if r.ContentLength > 0 {
-		if !acct.Take(r.ContentLength) {
+		if !acct.takeBody(r.ContentLength) {
 			return nil, r.Body, ReasonBodyBudget, ""
 		}
 		body = make([]byte, r.ContentLength)
@@ -100,7 +100,7 @@ func readRequestBody(r *http.Request, max int64, acct *account) (body []byte, re
 	var buf bytes.Buffer
 	chunk := int64(32 << 10)
 	for {
-		if !acct.Take(chunk) {
+		if !acct.takeBody(chunk) {
 			return nil, io.MultiReader(&buf, r.Body), ReasonBodyBudget, ""
 		}
 		n, err := io.CopyN(&buf, r.Body, chunk)

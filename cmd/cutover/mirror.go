@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -86,6 +87,11 @@ not run.`,
 
 func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	tuneGC()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Bodies held for comparison are bounded by the budget; the soft
+		// limit follows it, so that garbage does not grow past it.
+		debug.SetMemoryLimit(cmp.Or(f.queueBytes, f.bodyBudget) + 96<<20)
+	}
 	cfg := mirror.Config{
 		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
 		MaxBody: f.maxBody, QueueSize: f.queue, BodyBudget: cmp.Or(f.queueBytes, f.bodyBudget), Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
