@@ -162,4 +162,3 @@ func TestMemoryFollowsTheBodyBudget(t *testing.T) {
 		})
 	}
 }
-

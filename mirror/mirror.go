@@ -86,12 +86,13 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 	m.upgrades = [2]*httputil.ReverseProxy{newUpgradeProxy(cfg.Legacy, log), newUpgradeProxy(cfg.Candidate, log)}
 	// Both sides are sent by the same sender with the same clock; the
 	// shadow's copies only carry the shadow header and a shorter timeout.
-	primary := upstream.New(upstream.Config{Timeout: primaryTimeout, MaxBody: cfg.MaxBody + 1, MaxConnsPerTarget: 1024})
+	primary := upstream.New(upstream.Config{Timeout: primaryTimeout, MaxBody: cfg.MaxBody + 1, MaxConnsPerTarget: 1024, TLS: cfg.UpstreamTLS})
 	shadow := upstream.New(upstream.Config{
 		Timeout:           cfg.ShadowTimeout,
 		MaxBody:           cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
 		Header:            http.Header{ShadowHeader: {"1"}},
 		MaxConnsPerTarget: 1024,
+		Proto:             cfg.UpstreamProto, TLS: cfg.UpstreamTLS,
 	})
 	m.primary, m.clients = primary, []*upstream.Client{primary, shadow}
 	m.windows = newWindows(rec)
@@ -291,7 +292,7 @@ func (m *Mirror) settle(p *pair) {
 		m.rec.RecordNoise(n)
 		win.RecordNoise(n)
 	}
-	ex := &diff.Exchange{Time: p.time, Request: p.req, Secondary: p.secondary}
+	ex := &diff.Exchange{Time: p.time, Request: p.req, Secondary: p.secondary, Weight: m.Weight()} // the weight for the time series
 	if p.primary == sideLegacy {
 		ex.Legacy, ex.Candidate = p.primaryAnswer, p.shadow
 	} else {

@@ -34,6 +34,7 @@ type mirrorFlags struct {
 	tlsCert, tlsKey                string
 	jsonPath, rulesPath            string
 	reportPath                     string
+	upstreamProto, upstreamCA      string
 }
 
 func newMirrorCmd(a *app) *cobra.Command {
@@ -79,6 +80,8 @@ not run.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS and HTTP/2")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key (PEM)")
 	fl.BoolVar(&f.h2c, "h2c", false, "also accept HTTP/2 without TLS")
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
@@ -100,7 +103,11 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	if f.noiseSamples == 0 {
 		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
 	}
-	var err error
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
+	}
+	cfg.UpstreamProto, cfg.UpstreamTLS = ucfg.Proto, ucfg.TLS
 	for _, t := range []struct {
 		flag, value string
 		dst         **url.URL

@@ -68,6 +68,7 @@ over step by step with an automatic way back.`,
 		newInspectCmd(a),
 		newReplayCmd(a),
 		newReportCmd(a),
+		newNGINXSplitCmd(a),
 	)
 	return root, a
 }

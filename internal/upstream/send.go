@@ -37,7 +37,7 @@ type Pending interface {
 // once), so that a copy is on the wire at the same moment as the request
 // it copies; the rest is left for Pending.Finish. It never blocks.
 func (c *Client) Begin(base *url.URL, out *Outgoing) Pending {
-	if base.Scheme == "http" {
+	if base.Scheme == "http" && c.h2 == nil {
 		return c.plain.begin(base, out)
 	}
 	return &deferred{c: c, base: base, out: out}
