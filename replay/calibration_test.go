@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,8 +27,10 @@ func TestReplayCalibrationIdenticalSides(t *testing.T) {
 	var last string
 	for attempt := 1; attempt <= 3; attempt++ {
 		agg := diff.NewAggregator(diff.AggregatorConfig{Rules: testbed.Rules()})
+		// wrk's capture eight times over: 3,700 exchanges.
+		files := slices.Repeat([]string{testdataPath("wrk.pcap.gz")}, 8)
 		cfg := Config{
-			Files: []string{testdataPath("wrk.pcap.gz")}, Concurrency: 4, Limit: 6000,
+			Files: files, Concurrency: 4,
 			Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Secondary.URL),
 		}
 		if _, err := Run(context.Background(), cfg, client, agg, zerolog.Nop()); err != nil {

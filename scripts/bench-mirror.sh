@@ -8,7 +8,12 @@
 #     measured; the NGINX front has worker_processes auto and keepalive to
 #     both;
 #   origin-bound: the test bed's legacy NGINX/Lua as primary and its second
-#     legacy as shadow, both in front of the test bed's Go origin.
+#     legacy as shadow, both in front of the test bed's Go origin;
+#   aa: the A/A calibration: cutover mirror between the test bed's legacy and
+#     its second legacy (the same NGINX/Lua config) at weights 0, 50 and 100,
+#     wrk -t1 -c2 as 1,000 users (X-User), then with +2 ms on the candidate
+#     (the test bed's candidate with a latency switch): the candidate/legacy
+#     p50 and p99 ratios and the latency verdict of each.
 #
 # Each round runs wrk -t2 -cCONNECTIONS for DURATION against the NGINX front,
 # then against cutover mirror. It prints req/s and p99 per round, the ratios
@@ -16,14 +21,14 @@
 # copy (compared, or skipped and why).
 #
 #   scripts/bench-mirror.sh [DURATION] [CONNECTIONS] [ROUNDS] [SETUPS]
-#   # defaults: 10s 32 3 "proxy origin"
+#   # defaults: 10s 32 3 "proxy origin aa"
 set -euo pipefail
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 conns=${2:-32}
 rounds=${3:-3}
-setups=${4:-proxy origin}
+setups=${4:-proxy origin aa}
 modules=/usr/lib/nginx/modules
 
 go build -o bin/cutover ./cmd/cutover
@@ -168,6 +173,33 @@ PY
   kill "$(cat "$work/$setup-front/nginx.pid")" 2>/dev/null || true
 }
 
+# aa_run LEGACY CANDIDATE WEIGHT LABEL: one A/A (or A/B) measurement.
+aa_run() {
+  local legacy=$1 candidate=$2 weight=$3 label=$4 mp ap
+  mp=$(port); ap=$(port)
+  bin/cutover mirror --listen "127.0.0.1:$mp" --admin "127.0.0.1:$ap" --log-level warn --weight "$weight" \
+    --split-key header:X-User --legacy "$legacy" --candidate "$candidate" >/dev/null 2>"$work/aa-mirror.log" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$mp/api/items/1" && break; sleep 0.1; done
+  wrk -t1 -c2 -d2s -s "$work/users.lua" "http://127.0.0.1:$mp" >/dev/null # warm
+  local before
+  before=$(curl -s "http://127.0.0.1:$ap/summary")
+  wrk -t1 -c2 -d"$dur" -s "$work/users.lua" "http://127.0.0.1:$mp" >/dev/null
+  for _ in $(seq 100); do
+    curl -s "http://127.0.0.1:$ap/status" | python3 -c 'import json,sys; s=json.load(sys.stdin)["shadow"]; sys.exit(0 if s["queued"]==0 and s["in_flight"]==0 else 1)' && break
+    sleep 0.1
+  done
+  curl -s "http://127.0.0.1:$ap/summary" | python3 -c '
+import json, sys
+s = json.load(sys.stdin); v = s["latency_verdict"]; l = s["latency_ms"]
+print("   %-14s weight %3s: %6d compared, p50 ratio %.3f, p99 ratio %.3f (legacy p50 %.3f p99 %.3f ms), %s" % (
+    sys.argv[1], sys.argv[2], s["counts"]["compared"], v["p50_ratio"], v["p99_ratio"], l["legacy"]["p50"], l["legacy"]["p99"], v["status"]))
+' "$label" "$weight"
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 for setup in $setups; do
   case $setup in
   proxy)
@@ -184,6 +216,25 @@ for setup in $setups; do
     legacy=$(awk '/^legacy /{print $2}' "$work/bed.txt" | sed 's|http://||')
     shadow=$(awk '/^secondary/{print $2}' "$work/bed.txt" | sed 's|http://||')
     run origin "$legacy" "$shadow" /api/items/42
+    ;;
+  aa)
+    cat >"$work/users.lua" <<'LUA'
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/api/items/" .. (1 + i % 50), {["X-User"] = tostring(i * 7919 % 1000)})
+end
+LUA
+    bin/cutover testbed up --secondary --switches '{"latency":{"fixed":"2ms"}}' --log-level warn >"$work/aa-bed.txt" &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q '^candidate' "$work/aa-bed.txt" 2>/dev/null && break; sleep 0.1; done
+    legacy=$(awk '/^legacy /{print $2}' "$work/aa-bed.txt")
+    second=$(awk '/^secondary/{print $2}' "$work/aa-bed.txt")
+    slow=$(awk '/^candidate/{print $2}' "$work/aa-bed.txt")
+    echo
+    echo "== A/A: cutover mirror, wrk -t1 -c2 -d$dur per weight as 1,000 users; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    for w in 0 50 100; do aa_run "$legacy" "$second" "$w" "A/A"; done
+    for w in 0 50 100; do aa_run "$legacy" "$slow" "$w" "candidate +2ms"; done
     ;;
   esac
 done
