@@ -38,6 +38,11 @@ type Live struct {
 	ctx     context.Context
 	h       *afpacket.TPacket
 	dropped atomic.Int64 // by the kernel, as of the last Drops call
+
+	// The ring takes packets from the moment it is bound, before the
+	// filter is attached: packets up to filtered are filtered here too.
+	vm       *bpf.VM
+	filtered time.Time
 }
 
 var _ replay.PacketSource = (*Live)(nil)
@@ -51,9 +56,17 @@ func OpenLive(ctx context.Context, iface, filter string) (*Live, error) {
 		return nil, fmt.Errorf("interface %q: %w", iface, err)
 	}
 	var prog []bpf.RawInstruction
+	var vm *bpf.VM
 	if filter != "" {
 		if prog, err = compileFilter(filter); err != nil {
 			return nil, err
+		}
+		insts, ok := bpf.Disassemble(prog)
+		if !ok {
+			return nil, fmt.Errorf("capture filter %q: not a program the checker reads", filter)
+		}
+		if vm, err = bpf.NewVM(insts); err != nil {
+			return nil, fmt.Errorf("capture filter %q: %w", filter, err)
 		}
 	}
 	if ifi.Flags&net.FlagLoopback != 0 {
@@ -73,7 +86,7 @@ func OpenLive(ctx context.Context, iface, filter string) (*Live, error) {
 			return nil, fmt.Errorf("capture filter: %w", err)
 		}
 	}
-	return &Live{ctx: ctx, h: h}, nil
+	return &Live{ctx: ctx, h: h, vm: vm, filtered: time.Now().Add(pollTimeout)}, nil
 }
 
 // NextPacket returns the next packet, replay.ErrIdle after a poll with
@@ -83,6 +96,12 @@ func (l *Live) NextPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, erro
 		return nil, gopacket.CaptureInfo{}, layers.LinkTypeEthernet, io.EOF
 	}
 	data, ci, err := l.h.ZeroCopyReadPacketData()
+	for err == nil && l.vm != nil && !ci.Timestamp.After(l.filtered) {
+		if n, verr := l.vm.Run(data); verr == nil && n > 0 {
+			break
+		}
+		data, ci, err = l.h.ZeroCopyReadPacketData() // came in before the filter
+	}
 	switch {
 	case err == nil:
 		return data, ci, layers.LinkTypeEthernet, nil

@@ -59,9 +59,12 @@ type Config struct {
 	Secondary *url.URL
 	// Host, when set, replaces every request's Host header.
 	Host string
-	// Concurrency caps the exchanges in flight; a request beyond it is
-	// skipped as queue_full rather than delaying the capture [256].
+	// Concurrency is how many exchanges run at once [256].
 	Concurrency int
+	// QueueSize is how many requests wait for a free sender; a request
+	// beyond it is skipped as queue_full rather than delaying the
+	// capture [16384].
+	QueueSize int
 	// Unsafe also sends requests with unsafe methods to the candidate.
 	Unsafe bool
 	// RepeatWindow: the same safe request answered twice by legacy within
@@ -73,6 +76,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 256
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 16384
 	}
 	if c.RepeatWindow <= 0 {
 		c.RepeatWindow = 5 * time.Second
@@ -101,8 +107,11 @@ type Result struct {
 // finish (bounded by the sender's timeout).
 func Run(ctx context.Context, cfg Config, src Source, send Sender, res *Results, log zerolog.Logger) (Result, error) {
 	cfg = cfg.withDefaults()
-	t := &tapper{cfg: cfg, send: send, res: res, slots: make(chan struct{}, cfg.Concurrency),
+	t := &tapper{cfg: cfg, send: send, res: res, queue: make(chan job, cfg.QueueSize),
 		sendCtx: context.WithoutCancel(ctx), repeats: newRepeats(cfg.RepeatWindow)}
+	for range cfg.Concurrency {
+		t.inflight.Go(t.worker)
+	}
 	var out Result
 	stopDrops := make(chan struct{})
 	var dropsDone sync.WaitGroup
@@ -124,6 +133,7 @@ func Run(ctx context.Context, cfg Config, src Source, send Sender, res *Results,
 	})
 	close(stopDrops)
 	dropsDone.Wait()
+	close(t.queue)
 	t.inflight.Wait()
 	t.countDrops(src.Drops())
 	for range st.Orphans {
@@ -140,7 +150,7 @@ type tapper struct {
 	cfg      Config
 	send     Sender
 	res      *Results
-	slots    chan struct{}
+	queue    chan job
 	sendCtx  context.Context
 	inflight sync.WaitGroup
 	repeats  *repeats
@@ -190,16 +200,24 @@ func (t *tapper) take(ctx context.Context, rec *replay.Record) {
 		t.res.AddNoiseSample(req, first, rec.Response)
 	}
 	select {
-	case t.slots <- struct{}{}:
+	case t.queue <- job{rec, req}:
+		t.sent++
 	default:
 		t.res.Skip(ep, ReasonQueueFull)
-		return
 	}
-	t.sent++
-	t.inflight.Go(func() {
-		defer func() { <-t.slots }()
-		t.res.Add(t.exchange(rec, &req))
-	})
+}
+
+// job is one exchange waiting for a sender.
+type job struct {
+	rec *replay.Record
+	req diff.Request
+}
+
+// worker runs exchanges until the queue is closed.
+func (t *tapper) worker() {
+	for j := range t.queue {
+		t.res.Add(t.exchange(j.rec, &j.req))
+	}
 }
 
 // exchange sends req to the candidate (and the secondary, at once).
