@@ -82,8 +82,11 @@ func (x *metrics) endpointLabel(ep string) string {
 func (x *metrics) observeServed(s side, endpoint string, a *diff.Response) {
 	ep := x.endpointLabel(endpoint)
 	x.requests.WithLabelValues(s.String(), ep).Inc()
-	if a.Failed() || a.Status >= 500 {
-		x.errors.WithLabelValues(s.String(), ep).Inc()
+	// The error series exists from the first request, at 0: a ratio of
+	// errors to requests must read 0, not "no data", while all is well.
+	errs := x.errors.WithLabelValues(s.String(), ep)
+	if a.IsError() {
+		errs.Inc()
 	}
 	x.duration.WithLabelValues(s.String(), ep).Observe(a.Total.Seconds())
 }

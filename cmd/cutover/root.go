@@ -69,6 +69,7 @@ over step by step with an automatic way back.`,
 		newReplayCmd(a),
 		newTapCmd(a),
 		newReportCmd(a),
+		newNGINXSplitCmd(a),
 	)
 	return root, a
 }

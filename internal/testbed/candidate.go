@@ -129,8 +129,12 @@ func (h *candidateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.fail:
 		h.errors.Add(1)
 		ew.Header().Set("Content-Type", "text/html")
-		ew.WriteHeader(http.StatusBadGateway)
-		io.WriteString(ew, "<html><head><title>502 Bad Gateway</title></head></html>\n")
+		code := http.StatusBadGateway
+		if d.ErrorStatus >= 500 && d.ErrorStatus <= 599 {
+			code = d.ErrorStatus
+		}
+		ew.WriteHeader(code)
+		fmt.Fprintf(ew, "<html><head><title>%d %s</title></head></html>\n", code, http.StatusText(code))
 	case r.URL.Path == "/edge/health":
 		ew.Header().Set("Content-Type", "application/json")
 		io.WriteString(ew, healthBody)

@@ -44,6 +44,11 @@ type NGINXConfig struct {
 	ModulesDir string
 	// IPv6 also listens on [::1] at the same port, when the host has IPv6.
 	IPv6 bool
+	// HTTPIncludes and ServerIncludes are files included in the http and
+	// server blocks; LocationInclude, when set, replaces the proxying
+	// location's proxy_pass (a front door's split, e.g. rollout/nginxsplit).
+	HTTPIncludes, ServerIncludes []string
+	LocationInclude              string
 }
 
 // NGINX is a running legacy instance: the real NGINX with the Lua module.
@@ -140,6 +145,9 @@ type nginxTemplateData struct {
 	Origin     string
 	Listen     string
 	ListenV6   string
+
+	HTTPIncludes, ServerIncludes []string
+	LocationInclude              string
 }
 
 func startNGINXOnce(ctx context.Context, log zerolog.Logger, bin string, cfg NGINXConfig) (*NGINX, error) {
@@ -154,6 +162,10 @@ func startNGINXOnce(ctx context.Context, log zerolog.Logger, bin string, cfg NGI
 		LuaDir:     cfg.Dir,
 		Origin:     cfg.Origin,
 		Listen:     fmt.Sprintf("127.0.0.1:%d", port),
+
+		HTTPIncludes:    cfg.HTTPIncludes,
+		ServerIncludes:  cfg.ServerIncludes,
+		LocationInclude: cfg.LocationInclude,
 	}
 	if cfg.IPv6 && ipv6Available(port) {
 		data.ListenV6 = fmt.Sprintf("[::1]:%d", port)

@@ -19,7 +19,8 @@ import (
 //   - DropHeader: one response header is missing.
 //   - Status: answers under a path prefix get another status code.
 //   - Latency: every answer is delayed (fixed plus a drawn distribution).
-//   - ErrorRate: that share of requests gets a 502 from the candidate itself.
+//   - ErrorRate: that share of requests gets a 502 (or ErrorStatus) from
+//     the candidate itself.
 //   - ResetRate: that share of connections is reset (TCP RST), no answer.
 //   - SlowBody: headers go out at once, then the body in 4 KiB pieces,
 //     each after this pause.
@@ -32,6 +33,7 @@ type Switches struct {
 	Status      *StatusChange `json:"status,omitempty"`
 	Latency     Latency       `json:"latency,omitzero"`
 	ErrorRate   float64       `json:"error_rate,omitempty"`
+	ErrorStatus int           `json:"error_status,omitempty"` // 5xx of ErrorRate's answers [502]
 	ResetRate   float64       `json:"reset_rate,omitempty"`
 	SlowBody    Duration      `json:"slow_body,omitempty"`
 }
@@ -102,6 +104,9 @@ func (s Switches) Validate() error {
 		if r.v < 0 || r.v > 1 {
 			errs = append(errs, fmt.Errorf("%s must be between 0 and 1, got %g", r.name, r.v))
 		}
+	}
+	if s.ErrorStatus != 0 && (s.ErrorStatus < 500 || s.ErrorStatus > 599) {
+		errs = append(errs, fmt.Errorf("error_status must be a 5xx code, got %d", s.ErrorStatus))
 	}
 	if s.Latency.Fixed < 0 || s.SlowBody < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))

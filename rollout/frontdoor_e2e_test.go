@@ -1,0 +1,432 @@
+package rollout
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/rollout/nginxsplit"
+)
+
+// frontBed is the test bed behind a front door: legacy is the bed's NGINX
+// in front of origin, candidate a second NGINX/Lua in front of the
+// candidate fixture (whose switches inject the faults), so that each
+// side's access log counts what it served.
+type frontBed struct {
+	bed       *testbed.Bed
+	candidate *testbed.NGINX
+}
+
+func startFrontBed(t *testing.T) *frontBed {
+	t.Helper()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cand, err := testbed.StartNGINX(ctx, zerolog.Nop(), testbed.NGINXConfig{Origin: bed.Candidate.Addr, Dir: filepath.Join(t.TempDir(), "candidate")})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cand.Stop() })
+	return &frontBed{bed: bed, candidate: cand}
+}
+
+// wrkScript sends item and list requests, each from one of users users
+// (X-User), pausing pace between a connection's requests.
+const wrkScript = `
+math.randomseed(%d)
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["X-User"] = "u" .. math.random(1, %d)
+  if n %% 3 == 0 then
+    return wrk.format("GET", "/api/items?page=" .. (n %% 100 + 1))
+  end
+  return wrk.format("GET", "/api/items/" .. (n %% 1000 + 1))
+end
+delay = function() return %d end
+`
+
+// startWrk runs wrk against url until the test ends.
+func startWrk(t *testing.T, url string, users int, pace time.Duration) {
+	t.Helper()
+	bin, err := exec.LookPath("wrk")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("wrk is not installed")
+		}
+		t.Skip("skipping: wrk is not installed (apt-get install wrk)")
+	}
+	script := filepath.Join(t.TempDir(), "users.lua")
+	os.WriteFile(script, []byte(fmt.Sprintf(wrkScript, time.Now().UnixNano()%1e6, users, pace.Milliseconds())), 0o644)
+	cmd := exec.Command(bin, "-t1", "-c8", "-d600s", "-s", script, url)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+}
+
+// logLine is what the tests read of an NGINX access log line.
+type logLine struct {
+	Msec   float64 `json:"msec"`
+	Status int     `json:"status"`
+	URI    string  `json:"uri"`
+}
+
+func readAccessLog(t *testing.T, path string) []logLine {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []logLine
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var l logLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil && strings.HasPrefix(l.URI, "/api/") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// stepSpans are the times each step of the history was in effect, from
+// its "step" event to the next event that changed the weight.
+type stepSpan struct {
+	weight     float64
+	start, end time.Time
+}
+
+func stepSpans(t *testing.T, j *Journal) []stepSpan {
+	t.Helper()
+	events, err := j.History(context.Background(), "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans []stepSpan
+	for _, e := range events {
+		if n := len(spans); n > 0 && spans[n-1].end.IsZero() && e.Weight != spans[n-1].weight {
+			spans[n-1].end = e.Time
+		}
+		if e.Kind == "step" {
+			spans = append(spans, stepSpan{weight: e.Weight, start: e.Time})
+		}
+	}
+	if n := len(spans); n > 0 && spans[n-1].end.IsZero() {
+		spans[n-1].end = time.Now()
+	}
+	return spans
+}
+
+// servedShares counts, per step, the candidate's share of what the two
+// access logs show served while the step was in effect (its first 300ms
+// left out: requests in flight at the change).
+func servedShares(t *testing.T, spans []stepSpan, legacyLog, candidateLog string) (shares []float64, counts []int) {
+	legacy, candidate := readAccessLog(t, legacyLog), readAccessLog(t, candidateLog)
+	count := func(lines []logLine, s stepSpan) int {
+		from, to := float64(s.start.Add(300*time.Millisecond).UnixMilli())/1000, float64(s.end.UnixMilli())/1000
+		n := 0
+		for _, l := range lines {
+			if l.Msec >= from && l.Msec < to {
+				n++
+			}
+		}
+		return n
+	}
+	for _, s := range spans {
+		l, c := count(legacy, s), count(candidate, s)
+		shares = append(shares, math.Round(1000*float64(c)/math.Max(1, float64(l+c)))/10)
+		counts = append(counts, l+c)
+	}
+	return shares, counts
+}
+
+// frontPlan holds each step long enough for thousands of requests, so that
+// the served share is measured to well within 2 points; the front doors
+// measure served traffic only, so the shadow gates are off.
+const frontPlan = `
+name: e2e
+steps: [5, 25, 50, 100]
+hold: 7s
+min_requests: 50
+interval: 1s
+gates:
+  latency: {disabled: true}
+  differences: {disabled: true}
+`
+
+// frontRollbackPlan rolls back on the first failed evaluation.
+const frontRollbackPlan = `
+name: e2e
+steps: [{weight: 5, hold: 3s}, 25, 50, 100]
+hold: 20s
+min_requests: 50
+interval: 2s
+failure: {consecutive: 1}
+gates:
+  latency: {disabled: true}
+  differences: {disabled: true}
+`
+
+// frontController runs plan with backend as both the weight and the measure.
+func frontController(t *testing.T, plan string, door interface {
+	WeightSetter
+	measurer
+}) (*Controller, *Journal) {
+	t.Helper()
+	p, err := ParsePlan([]byte(plan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(context.Background(), filepath.Join(t.TempDir(), "cutover.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return &Controller{Plan: p, PlanYAML: plan, Journal: j, Source: door, Backend: door, Log: zerolog.Nop(), Actor: "test"}, j
+}
+
+// checkShares asserts the share served at each step is within 2 points.
+func checkShares(t *testing.T, spans []stepSpan, shares []float64, counts []int) {
+	t.Helper()
+	if len(spans) != 4 {
+		t.Fatalf("steps entered: %+v, want 4", spans)
+	}
+	for i, s := range spans {
+		t.Logf("step %g%%: candidate served %.1f%% of %d requests", s.weight, shares[i], counts[i])
+		if math.Abs(shares[i]-s.weight) > 2 {
+			t.Errorf("step %g%%: the candidate served %.1f%% of %d requests, want within 2 points", s.weight, shares[i], counts[i])
+		}
+	}
+}
+
+// watchWeight polls get until it returns 0 and reports when.
+func watchWeight(t *testing.T, get func() (float64, error)) <-chan time.Time {
+	at := make(chan time.Time, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		defer close(at)
+		seenAbove := false
+		for ctx.Err() == nil {
+			if w, err := get(); err == nil {
+				seenAbove = seenAbove || w > 0
+				if seenAbove && w == 0 {
+					at <- time.Now()
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return at
+}
+
+func TestHAProxyRollout(t *testing.T) {
+	f := startFrontBed(t)
+	hp := testbed.StartHAProxyForTest(t, testbed.HAProxyConfig{Legacy: f.bed.Legacy.Addr, Candidate: f.candidate.Addr})
+	door, err := ParseHAProxy(hp.Socket + "?backend=app&legacy=legacy&candidate=candidate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWrk(t, hp.URL, 50000, 0)
+
+	t.Run("promoted through 5/25/50/100", func(t *testing.T) {
+		c, j := frontController(t, frontPlan, door)
+		st := runController(t, c)
+		if st.Status != StatusPromoted {
+			t.Fatalf("status %s, want promoted; gates %+v", st.Status, st.Gates)
+		}
+		spans := stepSpans(t, j)
+		shares, counts := servedShares(t, spans, f.bed.Legacy.AccessLog, f.candidate.AccessLog)
+		checkShares(t, spans, shares, counts)
+	})
+
+	t.Run("5% of 503s roll back", func(t *testing.T) {
+		defer f.bed.Candidate.SetSwitches(testbed.Switches{})
+		c, j := frontController(t, frontRollbackPlan, door)
+		switched := switchAtStep(t, j, f.bed, 1, testbed.Switches{ErrorRate: 0.05, ErrorStatus: 503})
+		zero := watchWeight(t, func() (float64, error) {
+			w, err := door.weights(context.Background())
+			return float64(w.candidate), err
+		})
+		st := runController(t, c)
+		if st.Status != StatusRolledBack {
+			t.Fatalf("status %s, want rolled back; gates %+v", st.Status, st.Gates)
+		}
+		sw, at := <-switched, <-zero
+		if sw.IsZero() || at.IsZero() {
+			t.Fatalf("switched at %v, candidate weight 0 at %v", sw, at)
+		}
+		if d, limit := at.Sub(sw), 2*c.Plan.Interval; d > limit {
+			t.Errorf("HAProxy's candidate weight reached 0 %v after the 503s began, want within 2 intervals (%v)", d, limit)
+		}
+		t.Logf("HAProxy's candidate weight 0 %v after the 503s began", at.Sub(sw).Round(time.Millisecond))
+	})
+}
+
+// splitLog is an access log of the split NGINX with each request's side
+// and user, for the stickiness check.
+const splitLog = `log_format cutover_split escape=json '{"msec":$msec,"uri":"$request_uri","status":$status,"side":"$cutover_upstream","user":"$http_x_user"}';
+access_log %s cutover_split;
+`
+
+type splitLine struct {
+	logLine
+	Side string `json:"side"`
+	User string `json:"user"`
+}
+
+// startSplitLegacy starts a legacy NGINX that splits by itself between
+// origin and the candidate NGINX.
+func startSplitLegacy(t *testing.T, f *frontBed) (*testbed.NGINX, string, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "split")
+	files, err := nginxsplit.Render(nginxsplit.Config{Candidate: f.candidate.Addr, LegacyUpstream: "origin", Key: "header:X-User", Token: splitToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := nginxsplit.Write(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "split.log")
+	logConf := filepath.Join(dir, "split-log.conf")
+	os.WriteFile(logConf, []byte(fmt.Sprintf(splitLog, logPath)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := testbed.StartNGINX(ctx, zerolog.Nop(), testbed.NGINXConfig{Origin: f.bed.Origin.Addr, Dir: dir,
+		HTTPIncludes:   []string{paths[nginxsplit.HTTPInclude], logConf},
+		ServerIncludes: []string{paths[nginxsplit.ServerInclude]}, LocationInclude: paths[nginxsplit.LocationInclude]})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); n.Stop() })
+	return n, n.URL + "/cutover/split", logPath
+}
+
+const splitToken = "split-token-0123456789"
+
+func readSplitLog(t *testing.T, path string) []splitLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []splitLine
+	for _, line := range strings.Split(string(b), "\n") {
+		var l splitLine
+		if json.Unmarshal([]byte(line), &l) == nil && strings.HasPrefix(l.URI, "/api/") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestNGINXSplitRollout(t *testing.T) {
+	f := startFrontBed(t)
+	legacy, adminURL, logPath := startSplitLegacy(t, f)
+	door, err := NewNGINXSplit(adminURL, splitToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20,000 users come back across the steps, for the stickiness check.
+	startWrk(t, legacy.URL, 20000, 0)
+
+	t.Run("promoted through 5/25/50/100, users sticky", func(t *testing.T) {
+		c, j := frontController(t, frontPlan, door)
+		st := runController(t, c)
+		if st.Status != StatusPromoted {
+			t.Fatalf("status %s, want promoted; gates %+v", st.Status, st.Gates)
+		}
+		spans := stepSpans(t, j)
+		// Legacy's share from the split NGINX's log of what it kept,
+		// the candidate's from the candidate NGINX's own log.
+		kept := filepath.Join(t.TempDir(), "kept.log")
+		var keptLines []string
+		lines := readSplitLog(t, logPath)
+		for _, l := range lines {
+			if l.Side == "origin" {
+				b, _ := json.Marshal(l.logLine)
+				keptLines = append(keptLines, string(b))
+			}
+		}
+		os.WriteFile(kept, []byte(strings.Join(keptLines, "\n")), 0o644)
+		shares, counts := servedShares(t, spans, kept, f.candidate.AccessLog)
+		checkShares(t, spans, shares, counts)
+
+		in := func(l splitLine, s stepSpan) bool {
+			return l.Msec >= float64(s.start.Add(300*time.Millisecond).UnixMilli())/1000 && l.Msec < float64(s.end.UnixMilli())/1000
+		}
+		onCandidate := map[string]bool{}
+		for _, l := range lines {
+			if in(l, spans[0]) && l.Side == "cutover_candidate" {
+				onCandidate[l.User] = true
+			}
+		}
+		flipped, again := map[string]bool{}, 0
+		for _, l := range lines {
+			if in(l, spans[1]) && onCandidate[l.User] {
+				again++
+				if l.Side != "cutover_candidate" {
+					flipped[l.User] = true
+				}
+			}
+		}
+		t.Logf("%d users served by the candidate at 5%%; %d of their requests at 25%%, %d users of them served by legacy", len(onCandidate), again, len(flipped))
+		if len(onCandidate) < 100 || again < 100 {
+			t.Fatalf("too few users to judge stickiness: %d at 5%%, %d requests at 25%%", len(onCandidate), again)
+		}
+		if len(flipped) > 0 {
+			t.Errorf("%d users served by the candidate at 5%% were served by legacy at 25%%", len(flipped))
+		}
+	})
+
+	t.Run("5% of 503s roll back", func(t *testing.T) {
+		defer f.bed.Candidate.SetSwitches(testbed.Switches{})
+		c, j := frontController(t, frontRollbackPlan, door)
+		switched := switchAtStep(t, j, f.bed, 1, testbed.Switches{ErrorRate: 0.05, ErrorStatus: 503})
+		probe, _ := NewNGINXSplit(adminURL, splitToken)
+		zero := watchWeight(t, func() (float64, error) {
+			st, err := probe.call(context.Background(), "GET", nil)
+			return st.Weight, err
+		})
+		st := runController(t, c)
+		if st.Status != StatusRolledBack {
+			t.Fatalf("status %s, want rolled back; gates %+v", st.Status, st.Gates)
+		}
+		sw, at := <-switched, <-zero
+		if sw.IsZero() || at.IsZero() {
+			t.Fatalf("switched at %v, weight 0 at %v", sw, at)
+		}
+		if d, limit := at.Sub(sw), 2*c.Plan.Interval; d > limit {
+			t.Errorf("the split's weight reached 0 %v after the 503s began, want within 2 intervals (%v)", d, limit)
+		}
+		// The next request after the rollback is legacy's.
+		time.Sleep(100 * time.Millisecond)
+		after := float64(time.Now().UnixMilli()) / 1000
+		time.Sleep(500 * time.Millisecond)
+		for _, l := range readSplitLog(t, logPath) {
+			if l.Msec > after && l.Side != "origin" {
+				t.Fatalf("after the rollback a request went to %s", l.Side)
+			}
+		}
+		t.Logf("the split's weight 0 %v after the 503s began", at.Sub(sw).Round(time.Millisecond))
+	})
+}

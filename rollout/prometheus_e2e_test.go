@@ -1,0 +1,184 @@
+package rollout
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/internal/fleettest"
+	"github.com/cutover/cutover/internal/testbed"
+	"github.com/cutover/cutover/mirror"
+)
+
+// promFleet is two mirrors in front of one bed, with load through both,
+// scraped by a real Prometheus every second.
+type promFleet struct {
+	bed    *testbed.Bed
+	admins []string
+	mirror []*fleettest.Mirror
+	prom   *testbed.Prometheus
+}
+
+func startPromFleet(t *testing.T, sample float64) *promFleet {
+	t.Helper()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	f := &promFleet{bed: bed}
+	var targets []string
+	for range 2 {
+		s := sample
+		m := fleettest.StartMirror(t, bed, mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 16, Sample: &s}, "tok")
+		f.mirror = append(f.mirror, m)
+		f.admins = append(f.admins, m.Admin)
+		targets = append(targets, strings.TrimPrefix(m.Admin, "http://"))
+	}
+	f.prom = testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: targets})
+	for _, m := range f.mirror {
+		fleettest.Load(t, m.URL, 3, 2*time.Millisecond)
+	}
+	return f
+}
+
+// candidate5xx is the share of the candidate's served answers that were
+// 5xx over the step, summed over the fleet.
+const candidate5xx = `sum(rate(cutover_mirror_errors_total{side="candidate"}[$window])) / sum(rate(cutover_mirror_requests_total{side="candidate"}[$window]))`
+
+func promPlan(steps, dryRun string) string {
+	return `
+name: e2e
+steps: ` + steps + `
+hold: 1h
+min_requests: 30
+interval: 1s
+gates:
+  error_rate: {disabled: true}
+  latency: {disabled: true}
+  differences: {disabled: true}
+  prometheus:
+    - name: candidate_5xx
+      query: '` + candidate5xx + `'
+      max: 0.02
+      dry_run: ` + dryRun + `
+`
+}
+
+func (f *promFleet) controller(t *testing.T, plan string) (*Controller, *Journal) {
+	t.Helper()
+	p, err := ParsePlan([]byte(plan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(context.Background(), filepath.Join(t.TempDir(), "cutover.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	fleet, err := NewFleet(f.admins, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Controller{Plan: p, PlanYAML: plan, Journal: j, Source: fleet, Backend: fleet, Log: zerolog.Nop(), Actor: "test",
+		Prometheus: &Prometheus{URL: f.prom.URL}}, j
+}
+
+// runInBackground runs c until the test ends.
+func runInBackground(t *testing.T, c *Controller) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// waitGate polls the state until gate name has the verdict, and returns it.
+func waitGate(t *testing.T, j *Journal, name, verdict string, within time.Duration) (*State, GateResult) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last *State
+	for time.Now().Before(deadline) {
+		if st, err := j.Load(context.Background(), "e2e"); err == nil {
+			last = st
+			for _, g := range st.Gates {
+				if g.Gate == name && g.Verdict == verdict {
+					return st, g
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("gate %s never %s within %v; last gates %+v", name, verdict, within, last.Gates)
+	return nil, GateResult{}
+}
+
+func TestPrometheusGates(t *testing.T) {
+	f := startPromFleet(t, 0)
+	errors503 := testbed.Switches{ErrorRate: 0.05, ErrorStatus: 503}
+
+	t.Run("5% of 503s fail the gate and roll back", func(t *testing.T) {
+		defer f.bed.Candidate.SetSwitches(testbed.Switches{})
+		c, j := f.controller(t, promPlan("[{weight: 10, hold: 4s}, 25, 100]", "false"))
+		switched := switchAtStep(t, j, f.bed, 1, errors503)
+		st := runController(t, c)
+		if st.Status != StatusRolledBack {
+			t.Fatalf("status %s, want rolled back; gates %+v", st.Status, st.Gates)
+		}
+		if sw := <-switched; sw.IsZero() {
+			t.Fatal("rolled back before the 503s")
+		}
+		events, _ := j.History(context.Background(), "e2e")
+		var passed bool
+		for _, e := range events {
+			for _, g := range e.Gates {
+				passed = passed || (e.Kind == "step" && g.Gate == "candidate_5xx" && g.Verdict == GatePass)
+			}
+		}
+		last := events[len(events)-1]
+		if !passed {
+			t.Error("the gate never passed step 1 while the candidate was faithful")
+		}
+		if !strings.Contains(last.Reason, "candidate_5xx gate failed") {
+			t.Errorf("rollback reason %q, want the candidate_5xx gate", last.Reason)
+		}
+		for _, m := range f.mirror {
+			if m.Weight() != 0 {
+				t.Errorf("mirror at %g after the rollback", m.Weight())
+			}
+		}
+		t.Logf("rolled back: %s", last.Reason)
+	})
+
+	t.Run("a dry run records its verdict and rolls nothing back", func(t *testing.T) {
+		defer f.bed.Candidate.SetSwitches(testbed.Switches{})
+		c, j := f.controller(t, promPlan("[25, 100]", "true"))
+		runInBackground(t, c)
+		waitGate(t, j, "candidate_5xx", GatePass, 20*time.Second)
+		f.bed.Candidate.SetSwitches(errors503)
+		_, g := waitGate(t, j, "candidate_5xx", GateFail, 20*time.Second)
+		if !g.DryRun || !strings.HasPrefix(g.Reason, "dry run:") {
+			t.Errorf("the failing verdict is not marked dry run: %+v", g)
+		}
+		time.Sleep(3 * c.Plan.Interval) // three more failing looks
+		st, _ := j.Load(context.Background(), "e2e")
+		if st.Status != StatusProgressing || st.Weight != 25 || f.mirror[0].Weight() != 25 {
+			t.Errorf("after failing dry-run looks: %s at %g (mirror %g), want still progressing at 25", st.Status, st.Weight, f.mirror[0].Weight())
+		}
+	})
+
+	t.Run("Prometheus stopped: insufficient, the rollout holds", func(t *testing.T) {
+		c, j := f.controller(t, promPlan("[25, 100]", "false"))
+		runInBackground(t, c)
+		waitGate(t, j, "candidate_5xx", GatePass, 20*time.Second)
+		f.prom.Stop()
+		st, g := waitGate(t, j, "candidate_5xx", GateInsufficient, 20*time.Second)
+		if !strings.Contains(g.Reason, f.prom.URL) {
+			t.Errorf("insufficient for %q, want the reason to name Prometheus %s", g.Reason, f.prom.URL)
+		}
+		time.Sleep(3 * c.Plan.Interval)
+		st, _ = j.Load(context.Background(), "e2e")
+		if st.Status != StatusProgressing || st.Weight != 25 {
+			t.Errorf("with Prometheus gone: %s at %g, want holding at 25", st.Status, st.Weight)
+		}
+	})
+}
