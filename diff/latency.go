@@ -289,6 +289,9 @@ func roundSignificant(x float64, digits int) float64 {
 		return x
 	}
 	scale := math.Pow(10, float64(digits)-math.Ceil(math.Log10(math.Abs(x))))
+	if math.IsInf(scale, 0) {
+		return x // a subnormal p-value: scaling it overflows (and x*Inf/Inf is NaN)
+	}
 	return math.Round(x*scale) / scale
 }
 

@@ -176,3 +176,14 @@ func TestAggregatorLatency(t *testing.T) {
 		})
 	}
 }
+
+// A p-value so small it is subnormal rounds to itself, not NaN (which the
+// summary JSON cannot carry: a mirror's /window answered an empty body).
+func TestRoundSignificantSubnormal(t *testing.T) {
+	t.Parallel()
+	for _, x := range []float64{5e-324, 1e-320, 0} {
+		if got := roundSignificant(x, 3); math.IsNaN(got) || got != x {
+			t.Errorf("roundSignificant(%g) = %g, want %g", x, got, x)
+		}
+	}
+}

@@ -6,6 +6,7 @@
 package mirror
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -56,6 +57,12 @@ type Config struct {
 	// requests are sent to legacy a second time so that the diff engine
 	// learns what legacy varies on by itself [200]; negative disables it.
 	NoiseSamples int
+	// UpstreamProto is the protocol shadow copies are sent in:
+	// upstream.ProtoH1 (""), ProtoH2 or ProtoAuto, so that a candidate
+	// reachable only over h2c or h2 can be shadowed; UpstreamTLS
+	// configures https targets (trusted roots), nil for Go's defaults.
+	UpstreamProto string
+	UpstreamTLS   *tls.Config
 }
 
 // ShadowHeader marks every shadow copy, so targets can tell it apart.

@@ -65,6 +65,7 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 		Timeout: cfg.ShadowTimeout,
 		MaxBody: cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
 		Header:  http.Header{ShadowHeader: {"1"}},
+		Proto:   cfg.UpstreamProto, TLS: cfg.UpstreamTLS,
 	})
 	if w, ok := rec.(windower); ok {
 		m.windows = newWindows(w)
@@ -143,6 +144,7 @@ type flight struct {
 	status    int
 	proto     string
 	header    http.Header
+	trailer   http.Header // the answer's, filled in once its body is read
 	capture   *answerCapture
 	err       string
 }
@@ -174,7 +176,7 @@ func (m *Mirror) newProxy(target *url.URL) *httputil.ReverseProxy {
 				return nil
 			}
 			f.headersAt = time.Now()
-			f.status, f.proto, f.header = resp.StatusCode, resp.Proto, resp.Header.Clone()
+			f.status, f.proto, f.header, f.trailer = resp.StatusCode, resp.Proto, resp.Header.Clone(), resp.Trailer
 			f.capture = &answerCapture{r: resp.Body, cap: m.cfg.MaxBody}
 			resp.Body = f.capture
 			return nil
@@ -311,6 +313,9 @@ func (f *flight) answer() *diff.Response {
 	a := &diff.Response{Status: f.status, Proto: f.proto, Header: f.header, TTFB: f.headersAt.Sub(f.start)}
 	c := f.capture
 	a.Body, a.BodyTruncated = c.buf.Bytes(), c.truncated
+	if c.eof && len(f.trailer) > 0 {
+		a.Trailer = f.trailer // gRPC's status is there
+	}
 	a.Total = c.end.Sub(f.start)
 	if c.end.IsZero() {
 		a.Total = time.Since(f.start)

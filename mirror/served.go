@@ -33,7 +33,7 @@ func (s *sideStats) observe(a *diff.Response) {
 	if a.Failed() {
 		s.transport++
 		s.errors++
-	} else if a.Status >= 500 {
+	} else if a.IsError() { // a 5xx, or a gRPC error status
 		s.errors++
 	}
 	s.latency.RecordValue(max(a.Total.Microseconds(), 1))

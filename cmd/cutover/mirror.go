@@ -31,6 +31,7 @@ type mirrorFlags struct {
 	tlsCert, tlsKey                string
 	jsonPath, rulesPath            string
 	reportPath                     string
+	upstreamProto, upstreamCA      string
 }
 
 func newMirrorCmd(a *app) *cobra.Command {
@@ -73,6 +74,8 @@ not run.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS and HTTP/2")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key (PEM)")
 	fl.BoolVar(&f.h2c, "h2c", false, "also accept HTTP/2 without TLS")
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
@@ -85,7 +88,11 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
 		MaxBody: f.maxBody, QueueSize: f.queue, QueueBytes: f.queueBytes, Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
 	}
-	var err error
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
+	}
+	cfg.UpstreamProto, cfg.UpstreamTLS = ucfg.Proto, ucfg.TLS
 	for _, t := range []struct {
 		flag, value string
 		dst         **url.URL

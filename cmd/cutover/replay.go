@@ -28,6 +28,8 @@ type replayFlags struct {
 	jsonPath, rulesPath          string
 	reportPath                   string
 	progress                     string
+	tlsKeylog                    string
+	upstreamProto, upstreamCA    string
 }
 
 func newReplayCmd(a *app) *cobra.Command {
@@ -69,6 +71,9 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here")
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (on a terminal), on or off")
+	fl.StringVar(&f.tlsKeylog, "tls-keylog", "", tlsKeylogUsage)
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	return cmd
 }
 
@@ -80,6 +85,11 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		Unsafe: f.unsafe, AgainstRecorded: f.againstRecorded, Read: replay.ReadConfig{MaxBody: f.maxBody},
 		NoiseSamples: f.noiseSamples,
 	}
+	keys, err := loadKeyLog(f.tlsKeylog)
+	if err != nil {
+		return err
+	}
+	cfg.Read.TLSKeys = keys
 	if f.noiseSamples == 0 {
 		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
 	}
@@ -93,7 +103,6 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 	if f.candidate == "" || (f.legacy == "" && !f.againstRecorded) {
 		return fmt.Errorf("--candidate and --legacy (or --against-recorded) are required")
 	}
-	var err error
 	if cfg.Filter, err = replay.ParseFilter(f.filters); err != nil {
 		return fmt.Errorf("invalid --filter: %w", err)
 	}
@@ -134,7 +143,12 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		return fmt.Errorf("invalid --progress %q: want auto, on or off", f.progress)
 	}
 	cfg.Differents = func() int64 { c, _ := agg.Counts(); return c.Different }
-	client := upstream.New(upstream.Config{Timeout: f.timeout, MaxConnsPerTarget: max(f.concurrency, 16)})
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
+	}
+	ucfg.Timeout, ucfg.MaxConnsPerTarget = f.timeout, max(f.concurrency, 16)
+	client := upstream.New(ucfg)
 	defer client.Close()
 
 	res, runErr := replay.Run(ctx, cfg, client, agg, a.log)

@@ -6,6 +6,7 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,12 @@ type Config struct {
 	MaxConnsPerTarget int
 	// Header is added to every request sent (e.g. X-Cutover-Shadow: 1).
 	Header http.Header
+	// Proto is the protocol spoken to targets: ProtoH1 (""), ProtoH2 or
+	// ProtoAuto (h2.go).
+	Proto string
+	// TLS configures connections to https targets (trusted roots, say);
+	// nil means Go's defaults.
+	TLS *tls.Config
 }
 
 // Client sends requests to targets. It is safe for concurrent use.
@@ -38,6 +45,7 @@ type Client struct {
 	cfg   Config
 	http  *http.Client // https targets
 	plain *plainPool   // http targets
+	h2    *h2Sender    // with Proto h2 or auto: the targets it handles
 }
 
 // New returns a Client with its own connection pool.
@@ -61,9 +69,15 @@ func New(cfg Config) *Client {
 		// The answer is compared as the target sent it: no transparent gzip.
 		DisableCompression:    true,
 		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       cfg.TLS.Clone(),
+	}
+	var h2 *h2Sender
+	if cfg.Proto == ProtoH2 || cfg.Proto == ProtoAuto {
+		h2 = newH2Sender(cfg)
 	}
 	return &Client{
 		cfg:   cfg,
+		h2:    h2,
 		plain: newPlainPool(cfg),
 		http: &http.Client{
 			Transport: transport,
@@ -77,6 +91,9 @@ func New(cfg Config) *Client {
 func (c *Client) Close() {
 	c.http.CloseIdleConnections()
 	c.plain.close()
+	if c.h2 != nil {
+		c.h2.close()
+	}
 }
 
 // Do sends req to the target at base (scheme://host[:port][/prefix]) and
@@ -87,6 +104,9 @@ func (c *Client) Close() {
 // The Host header of req is kept, so a target sees the host the client
 // asked for; req.URI is appended to base's path.
 func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
+	if c.h2 != nil && c.h2.handles(ctx, base) {
+		return c.h2.do(ctx, base, req)
+	}
 	if base.Scheme == "http" {
 		return c.plain.do(ctx, base, req) // applies the timeout itself
 	}
