@@ -267,7 +267,7 @@ func TestTailCeilingAndDryRun(t *testing.T) {
 	}{
 		{"tail only", `
 name: g
-steps: [{weight: 50, hold: 40s}, 100]
+steps: [{weight: 50, hold: 25s}, 100]
 hold: 2s
 min_requests: 30
 interval: 1s
