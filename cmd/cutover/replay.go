@@ -91,6 +91,10 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		return err
 	}
 	cfg.Read.TLSKeys = keys
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
+	}
 	if f.noiseSamples == 0 {
 		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
 	}
@@ -144,10 +148,6 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		return fmt.Errorf("invalid --progress %q: want auto, on or off", f.progress)
 	}
 	cfg.Differents = func() int64 { c, _ := agg.Counts(); return c.Different }
-	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
-	if err != nil {
-		return err
-	}
 	ucfg.Timeout, ucfg.MaxConnsPerTarget = f.timeout, max(f.concurrency, 16)
 	client := upstream.New(ucfg)
 	defer client.Close()
