@@ -323,6 +323,9 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 		return events
 	}
 	events := c.missingChanged(t, st, m.Missing)
+	if c := m.Counts; m.Legacy.Requests == 0 && c.Compared+c.Failed.Legacy+c.Failed.Candidate+c.Failed.Both == 0 && st.Baseline != nil {
+		m.Legacy, m.LegacyBaseline = *st.Baseline, true
+	}
 	st.Looks++
 	ev := c.evidence.add(st.WindowID, t.now, m, c.Plan.RecentIntervals, st.Looks)
 	gates := judge(c.Plan, step, ev)
@@ -363,6 +366,9 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 		st.Phase = PhaseHolding
 	}
 	if allPass && held {
+		if m.Legacy.Requests > 0 && !m.LegacyBaseline {
+			st.Baseline = &Served{Requests: m.Legacy.Requests, Errors: m.Legacy.Errors}
+		}
 		return append(events, t.advance(st, gates))
 	}
 	if held && insufficient && !st.Waiting {
