@@ -87,6 +87,7 @@ func (c *Controller) Run(ctx context.Context) (*State, error) {
 			return c.interrupted(ctx, st)
 		case <-timer.C:
 		}
+		began := time.Now()
 		next, err := c.Tick(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -101,7 +102,13 @@ func (c *Controller) Run(ctx context.Context) (*State, error) {
 		case leftPaused(st):
 			return st, ErrLeftPaused
 		}
-		timer.Reset(c.wait(st))
+		// Looks keep their pace: the time a look took is part of the
+		// interval (a wait to the hold's end is already counted from now).
+		d := c.wait(st)
+		if d == c.Plan.Interval {
+			d = max(d-time.Since(began), time.Millisecond)
+		}
+		timer.Reset(d)
 	}
 }
 
