@@ -61,7 +61,7 @@ type half struct {
 	maxAck uint32
 	ackOK  bool
 	fin    bool
-	rst    bool // a RST was seen (it ends the stream only when delivered)
+	rst    bool        // a RST was seen (it ends the stream only when delivered)
 	segs   [32]segment // recent segments with payload, for the ack a request was sent with
 	nseg   int
 	late   []segment // segments that came out of order
