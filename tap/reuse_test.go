@@ -118,4 +118,3 @@ func dialFrom(addr string, port int) (net.Conn, error) {
 	}
 	return d.Dial("tcp4", addr)
 }
-
