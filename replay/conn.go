@@ -222,8 +222,13 @@ func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembler
 		if sg.Stats().Chunks == 1 {
 			c.sgOne, c.sgTime = true, sg.CaptureInfo(0).Timestamp
 		}
+		from := h.p.pos
 		h.p.feed(data, c.at)
 		c.sg = nil
+		if c.dead == ReasonUpgrade && c.layer != noLayer && c.layer != nil {
+			c.upgraded(i, sg, data[h.p.pos-from:]) // h2c: the rest is HTTP/2 (layer.go)
+			return
+		}
 	}
 	if i == c.client {
 		c.halves[1-c.client].p.retry(false) // a held answer may now find its request
