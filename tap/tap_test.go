@@ -141,10 +141,10 @@ func TestTapLiveAndStream(t *testing.T) {
 	}
 	items, seven := itemsLog(t, bed.Legacy.AccessLog)
 	// Wait until the live tap has compared what it read, then stop both.
-	for last, i := int64(-1), 0; i < 60; i++ {
+	for last, i := int64(-1), 0; i < 240; i++ {
 		time.Sleep(500 * time.Millisecond)
 		c, _ := liveRes.main.Counts()
-		if c.Requests == last && c.Requests > 0 {
+		if c.Requests == last && c.Requests >= int64(items) {
 			break
 		}
 		last = c.Requests

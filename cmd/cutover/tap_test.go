@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -137,13 +138,27 @@ func rolloutOnTap(t *testing.T, change bool) {
 			"--admin-token-file", token, "--backend", "exec:true")
 		done <- result{code, stdout, stderr}
 	}()
-	waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 2 })
+	// The rollout's first looks (on a busy machine they can take long);
+	// a rollout that ended before them says why.
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		if st := looks(state); st >= 2 {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("the rollout ended before its second look: exit %d: %s%s", r.code, r.stdout, r.stderr)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the rollout never looked twice")
+		}
+	}
 	if !change {
 		var r result
 		select {
 		case r = <-done:
-		case <-time.After(60 * time.Second):
-			t.Fatal("the rollout did not end within a minute")
+		case <-time.After(3 * time.Minute):
+			t.Fatal("the rollout did not end within 3 minutes")
 		}
 		if r.code != 0 {
 			t.Fatalf("faithful candidate: rollout exit %d (%s%s): want 0, promoted", r.code, r.stdout, r.stderr)
@@ -156,8 +171,8 @@ func rolloutOnTap(t *testing.T, change bool) {
 	var r result
 	select {
 	case r = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the rollout did not end within a minute")
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the rollout did not end within 3 minutes")
 	}
 	if r.code != 1 {
 		t.Fatalf("rollout exit %d (%s%s): want 1, rolled back", r.code, r.stdout, r.stderr)
@@ -230,4 +245,19 @@ func TestTapSignals(t *testing.T) {
 	if counts["requests"] != float64(3) || counts["compared"] != float64(3) {
 		t.Errorf("final counts %v: want the 3 requests compared", counts)
 	}
+}
+
+// looks is how many times the rollout in state looked at its source (0
+// before the state exists).
+func looks(state string) int {
+	j, err := rollout.OpenJournal(context.Background(), state)
+	if err != nil {
+		return 0
+	}
+	defer j.Close()
+	st, err := j.Load(context.Background(), "canary")
+	if err != nil {
+		return 0
+	}
+	return st.Looks
 }
