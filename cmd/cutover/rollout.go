@@ -85,6 +85,7 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
 	source, backendTokenFile          string
+	prometheus                        string
 	failSafeAfter                     time.Duration
 	restart                           bool
 }
@@ -135,7 +136,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 	if f.failSafeAfter < 0 || (f.failSafeAfter > 0 && f.failSafeAfter < 2*p.Interval) {
 		return fmt.Errorf("--fail-safe-after must be at least two intervals (%s)", 2*p.Interval)
 	}
-	doors, err := openDoors(ctx, f, admins, token)
+	doors, err := openDoors(ctx, f, p, admins, token)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,8 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 			return err
 		}
 	}
-	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor()}
+	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor(),
+		Prometheus: doors.prometheus}
 	st, err := c.Run(ctx)
 	if err != nil {
 		return err
