@@ -25,7 +25,18 @@ type promFleet struct {
 
 func startPromFleet(t *testing.T, sample float64) *promFleet {
 	t.Helper()
-	bed := testbed.StartForTest(t, testbed.Config{})
+	return startPromFleetOn(t, testbed.StartForTest(t, testbed.Config{}), sample)
+}
+
+// startPromFleetShadowed compares every request, with a secondary legacy
+// for noise.
+func startPromFleetShadowed(t *testing.T) *promFleet {
+	t.Helper()
+	return startPromFleetOn(t, testbed.StartForTest(t, testbed.Config{Secondary: true}), 100)
+}
+
+func startPromFleetOn(t *testing.T, bed *testbed.Bed, sample float64) *promFleet {
+	t.Helper()
 	f := &promFleet{bed: bed}
 	var targets []string
 	for range 2 {
