@@ -29,7 +29,9 @@ const (
 // ComparedLatencyBuckets are the compared-latency histogram's upper bounds:
 // four a doubling from 100µs to about 50s, fine enough for a rank test on
 // the histogram to reach the verdict the samples reach.
-func ComparedLatencyBuckets() []float64 { return prometheus.ExponentialBuckets(0.0001, math.Pow(2, 0.25), 76) }
+func ComparedLatencyBuckets() []float64 {
+	return prometheus.ExponentialBuckets(0.0001, math.Pow(2, 0.25), 76)
+}
 
 // maxEndpointLabels bounds the endpoint label: paths come from traffic, and
 // a scrape must not grow without end. The rest share "OTHER".

@@ -21,6 +21,8 @@ const (
 	doorNGINX   = "nginx:"
 	// sourceBackend measures with the front door that sets the weight.
 	sourceBackend = "backend"
+	// sourcePrometheus sums the fleet's mirrors from one Prometheus.
+	sourcePrometheus = "prometheus:"
 )
 
 func addDoorFlags(fl *pflag.FlagSet, f *rolloutRunFlags) {
@@ -29,8 +31,8 @@ func addDoorFlags(fl *pflag.FlagSet, f *rolloutRunFlags) {
 		`"nginx:URL" (the cutover split module's admin location in the legacy NGINX)`)
 	fl.StringVar(&f.backendTokenFile, "backend-token-file", "", "file holding the bearer token of the nginx backend's admin location")
 	fl.StringVar(&f.prometheus, "prometheus", "", "base URL of the Prometheus that the plan's prometheus gates query (an entry's url: overrides it)")
-	fl.StringVar(&f.source, "source", "", `what a step is judged on: "mirror" (the mirrors' windows), "backend" (the served and 5xx counts of the haproxy or nginx backend) `+
-		`(default: mirror with --mirror, else backend)`)
+	fl.StringVar(&f.source, "source", "", `what a step is judged on: "mirror" (the mirrors' windows), "backend" (the served and 5xx counts `+
+		`of the haproxy or nginx backend), "prometheus:URL" (every mirror's /metrics summed by one Prometheus) (default: mirror with --mirror, else backend)`)
 }
 
 // doors are what the controller sets the weight with and measures on.
@@ -138,8 +140,18 @@ func openDoors(ctx context.Context, f rolloutRunFlags, p *rollout.Plan, admins [
 			return d, fmt.Errorf("--source backend needs a haproxy: or nginx: --backend, not %q", f.backend)
 		}
 		d.source = door
+	case strings.HasPrefix(source, sourcePrometheus):
+		base := strings.TrimPrefix(source, sourcePrometheus)
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return d, fmt.Errorf("--source %q: want prometheus: and the http(s) URL of a Prometheus", source)
+		}
+		ps := &rollout.PrometheusSource{URL: base}
+		if err := ps.Check(ctx); err != nil {
+			return d, fmt.Errorf("--source: %w", err)
+		}
+		d.source = ps
 	default:
-		return d, fmt.Errorf(`--source %q: want "mirror" or "backend"`, source)
+		return d, fmt.Errorf(`--source %q: want "mirror", "backend" or "prometheus:URL"`, source)
 	}
 	return d, nil
 }

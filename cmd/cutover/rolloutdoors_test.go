@@ -49,6 +49,8 @@ func TestFrontDoorFlagsRefused(t *testing.T) {
 		{"prometheus gate without --prometheus", []string{"rollout", "run", "--state", state, "--plan", promPlan, "--mirror", "http://" + closed}, `prometheus gate "p5xx" has no url`},
 		{"bad --prometheus", []string{"rollout", "run", "--state", state, "--plan", promPlan, "--mirror", "http://" + closed, "--prometheus", "localhost:9090"}, "want the http(s) URL of a Prometheus"},
 		{"prometheus gate with max and min", []string{"rollout", "plan", "--plan", badPromPlan}, "needs one of max or min"},
+		{"prometheus source not a URL", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "prometheus:" + closed}, "want prometheus: and the http(s) URL"},
+		{"prometheus source unreachable", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "prometheus:http://" + closed}, "connection refused"},
 		{"nginx-split without token", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy"}, "--token-file is required"},
 		{"nginx-split short token", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy", "--token-file", short}, "at least 16"},
 		{"nginx-split bad candidate", []string{"nginx-split", "--candidate", "10.0.0.2", "--legacy-upstream", "legacy", "--token-file", token}, "want host:port"},
