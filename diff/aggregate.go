@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"time"
 )
 
 // AggregatorConfig shapes an Aggregator. The zero value is usable: each
@@ -50,6 +51,11 @@ type AggregatorConfig struct {
 	// Seed seeds the aggregator's own random source, used only for the
 	// reservoirs, so that a run's summary is reproducible [0].
 	Seed uint64
+
+	// SeriesInterval is the time series' interval [10s]; SeriesPoints
+	// bounds its intervals [360], merging neighbours beyond (series.go).
+	SeriesInterval time.Duration
+	SeriesPoints   int
 
 	Noise   NoiseConfig
 	Latency LatencyConfig
@@ -110,6 +116,7 @@ type Aggregator struct {
 	// inherited is the noise a window starts with, per endpoint, applied
 	// when the endpoint is first seen (see Window).
 	inherited map[string]noiseTable
+	extra     runExtras // observe.go
 }
 
 // NewAggregator returns an empty aggregator.
@@ -187,6 +194,7 @@ func (a *Aggregator) Add(ex *Exchange) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ep := a.endpoint(name)
+	defer a.observe(ep, ex, raw, noise) // groups, 5xx, time series (observe.go)
 	a.counts.Requests++
 	ep.requests++
 	if measured {
@@ -324,6 +332,7 @@ type endpointState struct {
 
 	legacy, candidate *latencyHist
 	reservoir         pairReservoir
+	extra             endpointExtras // observe.go
 }
 
 // fieldState counts one field: count compared exchanges differ there,

@@ -55,4 +55,8 @@ type Exchange struct {
 	Legacy    *Response
 	Candidate *Response
 	Secondary *Response
+	// Weight is the share (percent) of live traffic the candidate served
+	// when the request came in, set by sources that split traffic (the
+	// mirror); the time series and the summary's provenance show it.
+	Weight float64
 }

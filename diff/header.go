@@ -55,19 +55,22 @@ func (c *Comparer) compareHeader(name string, lv, kv []string, compressed bool, 
 		return
 	}
 	ls, ks := headerSet(name, lv, compressed), headerSet(name, kv, compressed)
-	lshow, kshow := showSet(ls), showSet(ks)
+	lshow, kshow := showLines(lv), showLines(kv)
 	if c.redacted(name) {
 		lshow, kshow = redact(lshow), redact(kshow)
 	}
 	switch {
 	case slices.Equal(ls, ks):
 	case len(ks) == 0:
-		d.add(Difference{Path: path, Kind: KindMissing, Legacy: sample(lshow)})
+		d.add(Difference{Path: path, Kind: KindMissing, Legacy: lshow})
 	case len(ls) == 0:
-		d.add(Difference{Path: path, Kind: KindExtra, Candidate: sample(kshow)})
+		d.add(Difference{Path: path, Kind: KindExtra, Candidate: kshow})
 	case len(ls) == 1 && len(ks) == 1 && c.scalarsEqual(path, ls[0], ks[0]):
 	default:
-		d.add(Difference{Path: path, Kind: KindChanged, Legacy: sample(lshow), Candidate: sample(kshow)})
+		if len(lv) == 1 && len(kv) == 1 {
+			lshow, kshow = samplePair(lshow, kshow)
+		}
+		d.add(Difference{Path: path, Kind: KindChanged, Legacy: lshow, Candidate: kshow})
 	}
 }
 
@@ -86,17 +89,15 @@ func (c *Comparer) comparesHeader(name string, compressed bool) bool {
 	return true
 }
 
-// showSet renders a header's values: one as it is, several quoted, so that
-// two lines "a" and "b" do not read like the one line "a, b".
-func showSet(set []string) string {
-	if len(set) == 1 {
-		return set[0]
+// showLines renders a header's values as received: its field lines, one
+// per line, each cut like a sample. Two lines "a" and "b" do not read like
+// the one line "a, b", and a list is not re-serialised.
+func showLines(lines []string) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = sample(l)
 	}
-	q := make([]string, len(set))
-	for i, v := range set {
-		q[i] = strconv.Quote(v)
-	}
-	return strings.Join(q, ", ")
+	return strings.Join(out, "\n")
 }
 
 func (c *Comparer) redacted(name string) bool {

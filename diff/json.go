@@ -113,8 +113,7 @@ func (w *jsonWalk) currentPath() string {
 		b.WriteString(w.base)
 		for i, s := range w.segs {
 			if _, member := w.steps[i].(gocmp.MapIndex); member {
-				b.WriteByte('.')
-				b.WriteString(s)
+				appendPathKey(&b, s)
 			}
 		}
 		w.path, w.pathOK = b.String(), true
@@ -223,7 +222,8 @@ func jsonDifference(path string, vx, vy reflect.Value) Difference {
 		return Difference{Path: path, Kind: KindExtra, Candidate: render(vy.Interface())}
 	}
 	x, y := vx.Interface(), vy.Interface()
-	d := Difference{Path: path, Kind: KindChanged, Legacy: render(x), Candidate: render(y)}
+	d := Difference{Path: path, Kind: KindChanged}
+	d.Legacy, d.Candidate = samplePair(renderFull(x), renderFull(y))
 	if xt, yt := jsonType(x), jsonType(y); xt != yt {
 		d.Kind, d.Detail = KindType, xt+" → "+yt
 	}
@@ -249,14 +249,17 @@ func jsonType(v any) string {
 }
 
 // render is the compact JSON of v, shortened for a sample.
-func render(v any) string {
+func render(v any) string { return sample(renderFull(v)) }
+
+// renderFull is the compact JSON of v.
+func renderFull(v any) string {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // samples are read by people, not browsers
 	if err := enc.Encode(v); err != nil {
-		return sample(fmt.Sprint(v))
+		return fmt.Sprint(v)
 	}
-	return sample(b.String())
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // jsonEqual reports whether two decoded values are identical, numbers by

@@ -166,7 +166,10 @@ func (c *Comparer) appendKey(b []byte, v any, path string) []byte {
 		for _, m := range v {
 			var sub string
 			if len(c.ignore) > 0 || len(c.unordered) > 0 {
-				sub = path + "." + m.key
+				var sb strings.Builder
+				sb.WriteString(path)
+				appendPathKey(&sb, m.key)
+				sub = sb.String()
 				if c.ignore.matchUnder(sub) {
 					continue
 				}

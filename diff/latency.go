@@ -83,7 +83,11 @@ type LatencyVerdict struct {
 	// of every exchange; 0 when the legacy's is 0.
 	P50Ratio float64 `json:"p50_ratio"`
 	P99Ratio float64 `json:"p99_ratio"`
-	Reason   string  `json:"reason"`
+	// P50Change and P99Change are candidate minus legacy at those
+	// percentiles, with an interval of the test's confidence (change.go).
+	P50Change *Change `json:"p50_change,omitempty"`
+	P99Change *Change `json:"p99_change,omitempty"`
+	Reason    string  `json:"reason"`
 }
 
 // JudgeLatency decides whether candidate (ms) is slower than legacy (ms),
@@ -114,11 +118,12 @@ func JudgeLatency(legacy, candidate []float64, cfg LatencyConfig) LatencyVerdict
 			fmtMs(mw.Shift), 100*(1-cfg.Alpha), fmtMs(mw.ShiftLow), fmtMs(mw.ShiftHigh), mw.P, fmtMs(tol))
 	case significant:
 		v.Status = LatencyOK
-		v.Reason = fmt.Sprintf("shift of %s ms is significant (p=%.3g) but not surely over the %s ms tolerance",
-			fmtMs(mw.Shift), mw.P, fmtMs(tol))
+		v.Reason = fmt.Sprintf("%s by %s ms (%.0f%% interval %s to %s ms), within the %s ms tolerance",
+			slowerOrFaster(mw.Shift), fmtMs(math.Abs(mw.Shift)), 100*(1-cfg.Alpha), fmtMs(mw.ShiftLow), fmtMs(mw.ShiftHigh), fmtMs(tol))
 	default:
 		v.Status = LatencyOK
-		v.Reason = fmt.Sprintf("no significant shift (p=%.3g)", mw.P)
+		v.Reason = fmt.Sprintf("no measurable change (%s ms, %.0f%% interval %s to %s ms; p=%.3g)",
+			fmtMs(mw.Shift), 100*(1-cfg.Alpha), fmtMs(mw.ShiftLow), fmtMs(mw.ShiftHigh), mw.P)
 	}
 	return v
 }
@@ -175,6 +180,10 @@ type Percentiles struct {
 	// Only the run's answer times carry it (see Summary.LatencyMs): one
 	// per endpoint would grow the summary for no chart that shows it.
 	Curve []CurvePoint `json:"curve,omitempty"`
+	// Hist is the histogram itself (microseconds, HdrHistogram's
+	// compressed V2 encoding in base64), so that summaries of several
+	// sources merge into true percentiles (MergeSummaries), not averages.
+	Hist string `json:"hist,omitempty"`
 }
 
 // CurvePoint is the latency (ms) at one percentile (0–100).
@@ -187,14 +196,18 @@ func (l *latencyHist) percentiles() Percentiles {
 	if l.n == 0 {
 		return Percentiles{}
 	}
-	ms := func(us int64) float64 { return round3(float64(us) / 1000) }
+	// A histogram answers with the top of a value's bucket, which can lie
+	// above the exact maximum: no percentile is shown above it.
+	maxMs := round3(float64(l.max) / float64(time.Millisecond))
+	ms := func(us int64) float64 { return min(round3(float64(us)/1000), maxMs) }
 	return Percentiles{
 		P50:   ms(l.h.ValueAtQuantile(50)),
 		P90:   ms(l.h.ValueAtQuantile(90)),
 		P99:   ms(l.h.ValueAtQuantile(99)),
-		Max:   round3(float64(l.max) / float64(time.Millisecond)),
+		Max:   maxMs,
 		Mean:  round3(float64(l.sum) / float64(l.n) / float64(time.Millisecond)),
 		Count: l.n,
+		Hist:  l.encode(),
 	}
 }
 
@@ -208,7 +221,7 @@ func (l *latencyHist) curve() []CurvePoint {
 	out := make([]CurvePoint, len(percentiles))
 	for i, p := range percentiles {
 		// ValueAtQuantile(0) is the histogram's lowest value, not zero.
-		out[i] = CurvePoint{Percentile: p, Ms: round3(float64(l.h.ValueAtQuantile(p)) / 1000)}
+		out[i] = CurvePoint{Percentile: p, Ms: min(round3(float64(l.h.ValueAtQuantile(p))/1000), round3(float64(l.max)/float64(time.Millisecond)))}
 	}
 	return out
 }

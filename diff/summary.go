@@ -32,6 +32,15 @@ type Summary struct {
 	PacingMs *Percentiles `json:"pacing_ms,omitempty"`
 	Verdict  string       `json:"verdict"`
 	Reasons  []string     `json:"reasons"`
+	// Status5xx counts the compared exchanges each side answered with a
+	// server error (5xx), so that a candidate's 502s read as an error rate.
+	Status5xx Sides `json:"status_5xx"`
+	// Series is the run over time (series.go); nil when no exchange had a time.
+	Series *Series `json:"series,omitempty"`
+	// Run says where the figures come from (provenance.go).
+	Run *RunInfo `json:"run,omitempty"`
+	// Limits are the limits the verdict was judged by.
+	Limits *Limits `json:"limits,omitempty"`
 	// Extra holds what a source adds that has no field here.
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
@@ -71,6 +80,11 @@ type EndpointSummary struct {
 	LatencyMs      SideLatency      `json:"latency_ms"`
 	LatencyVerdict LatencyVerdict   `json:"latency_verdict"`
 	Failures       []FailureSample  `json:"failures,omitempty"`
+	Status5xx      Sides            `json:"status_5xx"`
+	// Groups are the differing exchanges by their set of differing fields,
+	// largest first (group.go); OtherGroups counts those of further sets.
+	Groups      []GroupSummary `json:"groups,omitempty"`
+	OtherGroups int64          `json:"other_groups,omitempty"`
 }
 
 // FieldSummary is one field of an endpoint: Count compared exchanges
@@ -142,6 +156,7 @@ func (a *Aggregator) Summary(source string) Summary {
 	}
 	s.LatencyVerdict = a.judgeLatency(tests[len(tests)-1], s.LatencyMs)
 	s.Verdict, s.Reasons = a.cfg.Verdict.Judge(&s)
+	s.Limits = a.limits()
 	return s
 }
 
@@ -157,6 +172,8 @@ func (a *Aggregator) judgeLatency(t latencySample, p SideLatency) LatencyVerdict
 	v := JudgeLatency(t.legacy, t.candidate, a.cfg.Latency)
 	v.P50Ratio = ratio(p.Candidate.P50, p.Legacy.P50)
 	v.P99Ratio = ratio(p.Candidate.P99, p.Legacy.P99)
+	v.P50Change = quantileChange(t.legacy, t.candidate, 0.50, 1-a.cfg.Latency.Alpha, p.Legacy.P50, p.Candidate.P50)
+	v.P99Change = quantileChange(t.legacy, t.candidate, 0.99, 1-a.cfg.Latency.Alpha, p.Legacy.P99, p.Candidate.P99)
 	return v
 }
 
@@ -173,6 +190,9 @@ func (a *Aggregator) snapshot(source string) (Summary, []latencySample) {
 		LatencyMs: SideLatency{a.legacy.percentilesWithCurve(), a.candidate.percentilesWithCurve()},
 		TTFBMs:    SideLatency{a.legacyTTFB.percentiles(), a.candidateTTFB.percentiles()},
 		Reasons:   []string{},
+		Status5xx: a.extra.status5xx,
+		Series:    a.extra.series.snapshot(a.extra.weights.seen || source == "mirror"),
+		Run:       a.runInfo(source),
 	}
 	s.Counts.Skipped = maps.Clone(a.counts.Skipped)
 	names := slices.Sorted(maps.Keys(a.endpoints))
@@ -188,14 +208,17 @@ func (a *Aggregator) snapshot(source string) (Summary, []latencySample) {
 
 func (a *Aggregator) endpointSummary(name string, ep *endpointState) EndpointSummary {
 	e := EndpointSummary{
-		Endpoint:  name,
-		Requests:  ep.requests,
-		Compared:  ep.compared,
-		Different: ep.different,
-		Failed:    ep.failed,
-		Fields:    make([]FieldSummary, 0, len(ep.fields)),
-		LatencyMs: SideLatency{ep.legacy.percentiles(), ep.candidate.percentiles()},
-		Failures:  slices.Clone(ep.failures),
+		Endpoint:    name,
+		Requests:    ep.requests,
+		Compared:    ep.compared,
+		Different:   ep.different,
+		Failed:      ep.failed,
+		Fields:      make([]FieldSummary, 0, len(ep.fields)),
+		LatencyMs:   SideLatency{ep.legacy.percentiles(), ep.candidate.percentiles()},
+		Failures:    slices.Clone(ep.failures),
+		Status5xx:   ep.extra.status5xx,
+		Groups:      groupSummaries(ep.extra.groups),
+		OtherGroups: ep.extra.otherGroups,
 	}
 	if len(ep.skipped) > 0 {
 		e.Skipped = maps.Clone(ep.skipped)

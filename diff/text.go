@@ -23,12 +23,13 @@ func compareText(legacy, candidate []byte, d *differences) {
 	if i == len(lx) && i == len(ly) {
 		return
 	}
+	l, c := samplePair(lineAt(lx, i), lineAt(ly, i))
 	d.add(Difference{
 		Path:      "body",
 		Kind:      KindChanged,
-		Legacy:    sample(lineAt(lx, i)),
-		Candidate: sample(lineAt(ly, i)),
-		Detail:    fmt.Sprintf("first difference at line %d; similarity %.2f", i+1, similarity(lx, ly)),
+		Legacy:    l,
+		Candidate: c,
+		Detail:    fmt.Sprintf("first difference at line %d; %.0f%% of lines alike", i+1, 100*similarity(lx, ly)),
 	})
 }
 

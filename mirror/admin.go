@@ -50,6 +50,7 @@ func (m *Mirror) Status() Status {
 //
 //	GET /status    Status
 //	GET /summary   the summary JSON of DESIGN.md
+//	GET /report    the HTML report of the summary, reloading itself (report.go)
 //	PUT /weight    {"weight": 25, "lease": "30s"} (lease optional: fall back to 0 unless renewed)
 //	GET /window    the current window: served counts per side and its summary
 //	POST /window   {"id": "step-3"}: start a new window (a rollout step)
@@ -63,6 +64,7 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, results.Summary("mirror"))
 	})
+	mux.HandleFunc("GET /report", reportHandler(results))
 	mux.HandleFunc("PUT /weight", func(w http.ResponseWriter, r *http.Request) {
 		if msg, code := authorize(r, token); code != 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)

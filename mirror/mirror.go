@@ -119,6 +119,7 @@ func (m *Mirror) expireLease() {
 // record counts a finished shadow exchange, in the run and in the window.
 func (m *Mirror) record(ex *diff.Exchange) {
 	m.metrics.observeCompared(ex)
+	ex.Weight = m.Weight() // for the time series
 	m.rec.Add(ex)
 	if m.windows != nil {
 		m.windows.current().agg.Add(ex)

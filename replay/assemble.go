@@ -48,6 +48,12 @@ type tcpReader struct {
 	// Connections a flush ends are settled after it (see flush).
 	flushing bool
 	closing  []*conn
+
+	// Every 4-tuple the assembler holds a connection on (reuse.go), and
+	// the one of the packet being assembled.
+	tuples     map[tuple]*tupleState
+	tuple      tuple
+	tupleState *tupleState
 }
 
 // flush runs a flush of the assembler, then settles the connections it
@@ -69,7 +75,9 @@ func (r *tcpReader) flush(run func()) {
 
 // New is the reassembly.StreamFactory hook: one conn per TCP connection.
 func (r *tcpReader) New(netFlow, _ gopacket.Flow, tcp *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
-	return newConn(r, netFlow, tcp)
+	c := newConn(r, netFlow, tcp)
+	r.track(c)
+	return c
 }
 
 func (r *tcpReader) respBody() int {
@@ -163,7 +171,7 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 		if ci.Timestamp.After(r.now) {
 			r.now = ci.Timestamp
 		}
-		asm.AssembleWithContext(flow, tcp, acs.next(ci))
+		r.assemble(asm, flow, tcp, acs.next(ci))
 		if r.now.After(nextFlush) {
 			// Flushing follows capture time, not the clock: a gap waits
 			// FlushAfter for its segment, an idle connection CloseAfter.

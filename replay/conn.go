@@ -28,6 +28,13 @@ type conn struct {
 	last    time.Time
 	first   uint64 // the packet that began it
 
+	// Its 4-tuple's entry in the reader's table (reuse.go), the client's
+	// initial sequence number, and whether it was settled already.
+	tuple   *tupleState
+	isn     uint32
+	isnOK   bool
+	settled bool
+
 	// The capture times of the bytes being fed: sg's, or sgTime for all
 	// of them when sg is one chunk (one packet, mostly). at is
 	// c.captureTime, made once rather than a closure per segment.
@@ -99,6 +106,14 @@ func hostPort(ip gopacket.Endpoint, port layers.TCPPort) string {
 // records acknowledgements, which pair answers with requests.
 func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
 	h := &c.halves[dirIndex(dir)]
+	c.noteISN(tcp)
+	if nextSeq < 0 && !h.baseOK && !tcp.SYN && !tcp.FIN && len(tcp.Payload) == 0 {
+		// A bare ACK or RST starts nothing: on a reused 4-tuple it is
+		// often the old connection's (a challenge ACK to the new SYN),
+		// whose numbers would hide the new connection's bytes or show
+		// bytes lost that never were.
+		return false
+	}
 	if nextSeq < 0 && !h.baseOK {
 		h.base, h.baseOK = tcp.Seq, true
 		if tcp.SYN {
@@ -107,12 +122,7 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 			*start = true // capture began mid-flow: take the stream from here
 		}
 	}
-	if tcp.ACK {
-		if !h.ackOK || int32(tcp.Ack-h.maxAck) > 0 {
-			h.maxAck = tcp.Ack
-		}
-		h.ackOK = true
-	}
+	c.noteAck(h, tcp)
 	if n := len(tcp.Payload); n > 0 && tcp.ACK {
 		seg := segment{seq: tcp.Seq, len: uint32(n), ack: tcp.Ack}
 		if nextSeq >= 0 && uint32(nextSeq) != tcp.Seq {
@@ -127,13 +137,23 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 			h.nseg++
 		}
 	}
-	if tcp.FIN {
-		h.fin = true
-	}
 	if ci.Timestamp.After(c.last) {
 		c.last = ci.Timestamp
 	}
 	return true
+}
+
+// noteAck records the acknowledgement a segment of h carries.
+func (c *conn) noteAck(h *half, tcp *layers.TCP) {
+	if tcp.ACK {
+		if !h.ackOK || int32(tcp.Ack-h.maxAck) > 0 {
+			h.maxAck = tcp.Ack
+		}
+		h.ackOK = true
+	}
+	if tcp.FIN {
+		h.fin = true
+	}
 }
 
 // ackAt returns the acknowledgement sent with the byte at stream position pos.
@@ -159,6 +179,9 @@ func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembler
 	i := dirIndex(dir)
 	n, _ := sg.Lengths()
 	data := sg.Fetch(n)
+	if c.settled {
+		return // retired: a new connection took its 4-tuple
+	}
 	if n > 0 {
 		c.hadData = true
 	}
@@ -204,6 +227,7 @@ func (c *conn) startParsers() {
 // waiting; the connection is then dropped from the pool. During a flush
 // the reader settles it once the flush is over (tcpReader.flush).
 func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
+	c.r.untrack(c)
 	if c.r.flushing {
 		c.r.closing = append(c.r.closing, c)
 		return true
@@ -214,6 +238,10 @@ func (c *conn) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
 
 // settle ends both directions and settles every request still waiting.
 func (c *conn) settle() {
+	if c.settled {
+		return
+	}
+	c.settled = true
 	if c.syn || c.hadData {
 		c.r.stats.Streams++ // not the strays a connection's last ACKs make
 	}
@@ -228,7 +256,7 @@ func (c *conn) settle() {
 		e := c.queue[0]
 		c.queue = c.queue[1:]
 		if c.responseLost(e) {
-			e.skip = ReasonGap
+			e.respLost = ReasonGap
 		}
 		c.r.resolve(e)
 	}

@@ -115,6 +115,9 @@ func (r *tcpReader) record(e *entry) {
 	if m := e.req; m != nil {
 		rec.Time, rec.Proto = m.time, m.proto
 		rec.Request = diff.Request{Method: m.method, URI: m.uri, Host: requestHost(m), Header: m.header, Body: m.body}
+		if e.skip == "" {
+			rec.ResponseLost = e.respLost // else the request itself is not whole
+		}
 	}
 	if m := e.resp; m != nil && e.req != nil {
 		rec.Response = &both.resp

@@ -14,7 +14,8 @@ type entry struct {
 	client, server string
 	time           time.Time // capture time it was found at
 	skip           string
-	done           bool // its answer is settled
+	respLost       string // why its recorded answer is missing or damaged
+	done           bool   // its answer is settled
 	emitted        bool
 	key            key // its place in capture order
 }
@@ -90,7 +91,7 @@ func (s responseSide) pair(m *message, force bool) (string, bool) {
 				return "", true // answers a request not in the capture
 			}
 			if c.lostBetween(ack, m.start) {
-				e.skip = ReasonGap
+				e.respLost = ReasonGap
 				c.queue = c.queue[1:]
 				c.r.resolve(e)
 				continue
@@ -136,11 +137,9 @@ func (s responseSide) lost(m *message, from, to int64, reason string) {
 	if m == nil || m.paired == nil {
 		return
 	}
-	e := m.paired
-	if reason != ReasonIncomplete {
-		e.skip = reason
-	}
-	c.r.resolve(e)
+	// The request is whole: only its recorded answer is damaged.
+	m.paired.respLost = reason
+	c.r.resolve(m.paired)
 }
 
 func (s responseSide) dead(reason string) {

@@ -32,6 +32,12 @@ type Record struct {
 	// Response is the answer recorded in the source, nil when it holds
 	// none. Its TTFB and Total are as captured.
 	Response *diff.Response
+	// ResponseLost, for a request found whole, is why the capture holds
+	// no (whole) answer to it although the server sent one: ReasonGap
+	// (bytes missing), ReasonIncomplete (the capture ended inside it),
+	// ReasonMalformed, ... Response is then nil. The request is still
+	// replayable; only a comparison with the recorded answer is not.
+	ResponseLost string
 	// Skip is why the unit is not replayed (one of the Reason constants),
 	// "" for a request found whole.
 	Skip string
@@ -45,10 +51,13 @@ type Stats struct {
 	Streams   int `json:"streams"`
 	// Requests counts requests found whole; Responses those with a
 	// recorded answer; Orphans answers whose request is not in the source.
-	Requests  int            `json:"requests"`
-	Responses int            `json:"responses"`
-	Orphans   int            `json:"orphan_responses"`
-	Skipped   map[string]int `json:"skipped"`
+	Requests  int `json:"requests"`
+	Responses int `json:"responses"`
+	Orphans   int `json:"orphan_responses"`
+	// ResponsesLost counts requests found whole whose answer the capture
+	// lost or holds damaged (Record.ResponseLost).
+	ResponsesLost int            `json:"responses_lost"`
+	Skipped       map[string]int `json:"skipped"`
 }
 
 func (s *Stats) skip(reason string) {
@@ -68,6 +77,9 @@ func (s *Stats) count(rec *Record) {
 	if rec.Response != nil {
 		s.Responses++
 	}
+	if rec.ResponseLost != "" {
+		s.ResponsesLost++
+	}
 }
 
 // Add folds o into s (several files read in one run).
@@ -79,6 +91,7 @@ func (s *Stats) Add(o Stats) {
 	s.Requests += o.Requests
 	s.Responses += o.Responses
 	s.Orphans += o.Orphans
+	s.ResponsesLost += o.ResponsesLost
 	for k, v := range o.Skipped {
 		if s.Skipped == nil {
 			s.Skipped = map[string]int{}

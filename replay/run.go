@@ -216,6 +216,8 @@ func (r *runner) dispatch(ctx context.Context, rec *Record) bool {
 		reason = ReasonFiltered
 	case !r.cfg.Unsafe && !safe(rec.Request.Method):
 		reason = ReasonUnsafe
+	case r.cfg.AgainstRecorded && rec.ResponseLost != "":
+		reason = rec.ResponseLost // what it would be compared with is damaged
 	case r.cfg.AgainstRecorded && rec.Response == nil:
 		reason = ReasonNoRecording
 	}

@@ -51,7 +51,7 @@ func replayAgainst(t *testing.T, ctx context.Context, bed *testbed.Bed, capture 
 	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
 	defer client.Close()
 	cfg := Config{
-		Files: []string{filepath.Join("testdata", capture)}, Speed: speed, Unsafe: true,
+		Files: []string{testdataPath(capture)}, Speed: speed, Unsafe: true,
 		Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Candidate.URL),
 	}
 	res, err := Run(ctx, cfg, client, agg, zerolog.Nop())
@@ -298,4 +298,13 @@ func TestReplayLearnsNoiseWithoutSecondary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testdataPath is a capture of testdata, or one made by the test (an
+// absolute path).
+func testdataPath(capture string) string {
+	if filepath.IsAbs(capture) {
+		return capture
+	}
+	return filepath.Join("testdata", capture)
 }

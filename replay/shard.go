@@ -229,7 +229,7 @@ func (s *shardedRead) work(ctx context.Context, r *tcpReader, in <-chan *shardIn
 				r.stats.NotTCP++
 				continue
 			}
-			asm.AssembleWithContext(op.flow, &tcp, acs.next(op.captureInfo()))
+			r.assemble(asm, op.flow, &tcp, acs.next(op.captureInfo()))
 		}
 		upto, last = b.upto, b.last
 		if last {

@@ -71,7 +71,12 @@ func excerpt(path, value string) []exampleLine {
 	case path == "status":
 		return []exampleLine{{Text: "status " + value, Mark: true}}
 	case strings.HasPrefix(path, "header."):
-		return []exampleLine{{Text: strings.TrimPrefix(path, "header.") + ": " + value, Mark: true}}
+		// One line per field line, as received.
+		var out []exampleLine
+		for _, l := range strings.Split(value, "\n") {
+			out = append(out, exampleLine{Text: strings.TrimPrefix(path, "header.") + ": " + l, Mark: true})
+		}
+		return out
 	case strings.HasPrefix(path, "body.") || strings.HasPrefix(path, "body["):
 		return jsonExcerpt(strings.TrimPrefix(path, "body"), value)
 	}
@@ -105,33 +110,29 @@ func jsonExcerpt(rest, value string) []exampleLine {
 	return lines
 }
 
-// pathTokens splits ".a.b[].c" into "a", "b", "[]", "c".
+// pathTokens splits ".a.b[].c" into "a", "b", "[]", "c", and a quoted
+// key (`["a.b"]`) into the one key it is.
 func pathTokens(rest string) []string {
-	var out []string
-	for rest != "" {
-		switch {
-		case strings.HasPrefix(rest, "[]"):
-			out = append(out, "[]")
-			rest = rest[2:]
-		case rest[0] == '.':
-			rest = rest[1:]
-			end := strings.IndexAny(rest, ".[")
-			if end < 0 {
-				end = len(rest)
-			}
-			out = append(out, rest[:end])
-			rest = rest[end:]
-		default: // not a path diff writes: show the rest as one key
-			out = append(out, rest)
-			rest = ""
+	segs, ok := diff.SplitPath(rest)
+	if !ok { // not a path diff writes: show the rest as one key
+		return []string{strings.TrimPrefix(rest, ".")}
+	}
+	out := make([]string, len(segs))
+	for i, sg := range segs {
+		out[i] = sg.Key
+		if sg.Elements {
+			out[i] = "[]"
 		}
 	}
 	return out
 }
 
 func quote(key string) string {
-	b, _ := json.Marshal(key) // a string always marshals
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the template escapes; a person reads "<"
+	_ = enc.Encode(key)      // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func indent(depth int) string { return strings.Repeat("  ", depth) }

@@ -23,6 +23,12 @@ type HTMLOptions struct {
 	Generated time.Time
 	// Timeline, when not nil, adds the rollout's weight over time.
 	Timeline *Timeline
+	// Rollout, when not nil, puts the rollout's state and step in the
+	// scorecard.
+	Rollout *RolloutState
+	// Refresh, when positive, makes the page reload itself that often
+	// (a meta refresh: no script), for a live page such as GET /report.
+	Refresh time.Duration
 }
 
 // The HTML report's bounds, so that its size does not grow with traffic:
@@ -41,9 +47,10 @@ const (
 // SVG. Everything from traffic goes through html/template's escaping.
 func HTML(w io.Writer, s *diff.Summary, opt HTMLOptions) error {
 	t, err := template.New("report.html.tmpl").Funcs(template.FuncMap{
-		"ms":    func(v float64) string { return fmt.Sprintf("%.1f", v) },
-		"pct":   pct,
-		"upper": strings.ToUpper,
+		"ms":     func(v float64) string { return fmt.Sprintf("%.3g", v) },
+		"pct":    pct,
+		"upper":  strings.ToUpper,
+		"cellOf": func(c cell, side string) sideCell { return sideCell{C: c, Side: side} },
 	}).ParseFS(templates, "templates/report.html.tmpl")
 	if err != nil {
 		return fmt.Errorf("html report: %w", err)
@@ -74,4 +81,10 @@ func pct(share float64) string {
 	default:
 		return fmt.Sprintf("%.0f%%", p)
 	}
+}
+
+// sideCell is a cell with its side, for the template.
+type sideCell struct {
+	C    cell
+	Side string
 }

@@ -27,14 +27,14 @@ func TestHTML(t *testing.T) {
 		notWant []string
 	}{
 		{"verdict and top endpoint", "injected", HTMLOptions{},
-			[]string{`<div class="verdict">FAIL</div>`, "GET /api/users/{id}", "header.Cache-Control",
+			[]string{`<span class="verdict">FAIL</span>`, `id="decision-line"`, "GET /api/users/{id}", "header.Cache-Control",
 				`<b>803</b><span>requests</span>`, "<svg", "Content-Security-Policy"},
 			[]string{`id="timeline"`, "Bearer s3cr3t", "session=abc"}},
 		{"traffic is text", "xss", HTMLOptions{},
 			[]string{"&lt;script&gt;alert(1)&lt;/script&gt;"},
 			[]string{"<script", "javascript:"}},
 		{"timeline", "injected", HTMLOptions{Timeline: timeline},
-			[]string{`id="timeline"`, `<tr class="rollback">`, "latency p99 &#43;31%", "p99 &lt;script&gt;"},
+			[]string{`id="timeline"`, `<tr class="rollback">`, "latency p99: &#43;31%", "p99 &lt;script&gt;"},
 			[]string{"<script"}},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,35 @@ type htmlView struct {
 
 	Timeline      []timelineRow
 	TimelineChart template.HTML
+
+	Decision     decision
+	Refresh      int // seconds; 0: a file that does not refresh
+	SeriesChart  template.HTML
+	ChangeChart  template.HTML
+	Groups       []groupView
+	MoreGroups   int
+	Provenance   []provenanceRow
+	ScriptSafeTS string
+}
+
+// groupView is one row of "differences by exchange": exchanges of one
+// endpoint that differ in the same set of fields.
+type groupView struct {
+	Endpoint string
+	Fields   []fieldLabel
+	Count    int64
+	Share    string
+	Headline string
+	First    *exchangeView
+	More     []exchangeView
+}
+
+type fieldLabel struct{ Path, Kind string }
+
+type provenanceRow struct {
+	Name  string
+	Value string
+	List  []string
 }
 
 type countRow struct {
@@ -66,6 +95,7 @@ type fieldView struct {
 	NoiseOf         int64
 	Rate            string
 	Reported        bool
+	NoiseText       string
 	Examples        []exampleView
 	MoreExamples    int
 }
@@ -119,9 +149,16 @@ func newHTMLView(s *diff.Summary, opt HTMLOptions) (*htmlView, error) {
 	if v.CurveChart, err = latencyCurveChart(s.LatencyMs); err != nil {
 		return nil, err
 	}
-	if v.BarChart, err = endpointLatencyChart(ranked); err != nil {
-		return nil, err
+	v.BarChart = barsChart(ranked)
+	v.ChangeChart = changeChart(ranked)
+	v.Decision = newDecision(s, opt.Rollout)
+	v.SeriesChart = seriesChart(s.Series, opt.Timeline)
+	v.Refresh = int(opt.Refresh.Seconds())
+	if opt.Refresh > 0 && v.Refresh == 0 {
+		v.Refresh = 1
 	}
+	v.Groups, v.MoreGroups = groupViews(ranked)
+	v.Provenance = provenance(s, opt)
 	budget := htmlExamples
 	for i, e := range ranked {
 		if i == htmlEndpoints {
@@ -166,8 +203,8 @@ func newEndpointView(n int, e rankedEndpoint, budget *int) endpointView {
 			ev.MoreFields = len(fields) - i
 			break
 		}
-		fv := fieldView{Path: f.Path, Kind: string(f.Kind), Why: f.Why, Count: f.Count, Noise: f.Noise,
-			NoiseOf: f.NoiseOf, Rate: pct(f.Rate), Reported: f.Reported}
+		fv := fieldView{Path: f.Path, Kind: kindWords(f.Kind), Why: whyWords(f.Why), Count: f.Count, Noise: f.Noise,
+			NoiseOf: f.NoiseOf, Rate: pct(f.Rate), Reported: f.Reported, NoiseText: noiseWords(f)}
 		if f.Reported {
 			for _, smp := range f.Samples {
 				if len(fv.Examples) == htmlExamplesPerField || *budget == 0 {

@@ -27,6 +27,9 @@ func JUnit(w io.Writer, s *diff.Summary) error {
 			{Name: "different", Value: fmt.Sprint(s.Counts.Different)},
 		},
 	}
+	for _, r := range newDecision(s, nil).Rows {
+		suite.Properties = append(suite.Properties, junitProperty{Name: "score." + r.Key, Value: strings.TrimSpace(r.Value + " " + r.State)})
+	}
 	for i, r := range s.Reasons {
 		suite.Properties = append(suite.Properties, junitProperty{Name: fmt.Sprintf("reason.%d", i+1), Value: r})
 	}
@@ -67,10 +70,10 @@ func junitFailureOf(e rankedEndpoint) *junitFailure {
 		top := make([]string, 0, junitFields)
 		for i, f := range e.reported {
 			if i < junitFields {
-				top = append(top, fmt.Sprintf("%s %s ×%d", f.Path, f.Kind, f.Count))
+				top = append(top, fmt.Sprintf("%s %s ×%d", f.Path, kindWords(f.Kind), f.Count))
 			}
-			text = append(text, fmt.Sprintf("%s %s: %d of %d compared (noise %d of %d)",
-				f.Path, f.Kind, f.Count, e.Compared, f.Noise, f.NoiseOf))
+			text = append(text, fmt.Sprintf("%s %s: %d of %d compared (%s)",
+				f.Path, kindWords(f.Kind), f.Count, e.Compared, noiseWords(f)))
 		}
 		if len(e.reported) > junitFields {
 			top = append(top, fmt.Sprintf("+%d more", len(e.reported)-junitFields))

@@ -12,7 +12,21 @@ import (
 const (
 	mdEndpoints = 10
 	mdFields    = 3 // top differences per endpoint
+	mdGroups    = 5 // groups of differing exchanges
 )
+
+// mdState marks a scorecard row's state.
+func mdState(state string) string {
+	switch state {
+	case scoreOver:
+		return "❌ over"
+	case scoreWarn:
+		return "⚠️ watch"
+	case scoreOK:
+		return "✅ ok"
+	}
+	return ""
+}
 
 // Markdown writes a compact summary for a pull request or a chat message:
 // the verdict and its reasons, the accounting, one latency line and the
@@ -22,11 +36,34 @@ func Markdown(w io.Writer, s *diff.Summary) error {
 	var b strings.Builder
 	c := s.Counts
 	fmt.Fprintf(&b, "### cutover: %s (%s)\n\n", strings.ToUpper(s.Verdict), mdText(s.Source))
-	for _, r := range s.Reasons {
-		fmt.Fprintf(&b, "- %s\n", mdText(r))
+	d := newDecision(s, nil)
+	fmt.Fprintf(&b, "**%s**\n\n", mdText(d.Sentence))
+	b.WriteString("| measure | value | detail | limit | |\n|---|---:|---|---|---|\n")
+	for _, r := range d.Rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdText(r.Name), mdText(r.Value), mdText(r.Interval), mdText(r.Limit), mdState(r.State))
+	}
+	b.WriteString("\n")
+	if groups, _ := groupViews(rank(s)); len(groups) > 0 {
+		b.WriteString("**Differences by exchange** (exchanges differing in the same fields are one row):\n\n")
+		for i, g := range groups {
+			if i == mdGroups {
+				fmt.Fprintf(&b, "- and %d more group(s): see the full report\n", len(groups)-i)
+				break
+			}
+			fields := make([]string, len(g.Fields))
+			for j, f := range g.Fields {
+				fields[j] = mdCode(f.Path) + " " + mdText(f.Kind)
+			}
+			fmt.Fprintf(&b, "- %d× %s: %s (%s)\n", g.Count, mdCode(g.Endpoint), mdText(g.Headline), strings.Join(fields, ", "))
+		}
+		b.WriteString("\n")
 	}
 	if len(s.Reasons) > 0 {
-		b.WriteString("\n")
+		b.WriteString("<details><summary>the verdict's reasons</summary>\n\n")
+		for _, r := range s.Reasons {
+			fmt.Fprintf(&b, "- %s\n", mdText(r))
+		}
+		b.WriteString("\n</details>\n\n")
 	}
 	fmt.Fprintf(&b, "**%d requests** = %d skipped + %d compared + %d failed (legacy %d, candidate %d, both %d) · **%d** of the compared differ\n\n",
 		c.Requests, sum(c.Skipped), c.Compared, failures(c.Failed), c.Failed.Legacy, c.Failed.Candidate, c.Failed.Both, c.Different)
@@ -58,7 +95,7 @@ func Markdown(w io.Writer, s *diff.Summary) error {
 				top = append(top, fmt.Sprintf("+%d more", len(e.reported)-j))
 				break
 			}
-			top = append(top, fmt.Sprintf("%s %s ×%d", mdCode(f.Path), f.Kind, f.Count))
+			top = append(top, fmt.Sprintf("%s %s ×%d", mdCode(f.Path), kindWords(f.Kind), f.Count))
 		}
 		fmt.Fprintf(&b, "| %d | %s | %d | %d (%s) | %s | %s |\n", i+1, mdCode(e.Endpoint), e.Requests, e.Different,
 			pct(e.differentRate()), strings.Join(top, ", "), mdText(e.LatencyVerdict.Status))

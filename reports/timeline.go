@@ -28,6 +28,10 @@ type TimelinePoint struct {
 	Event  string
 	Reason string
 	Gates  []Gate
+	// Status is the rollout's state after the event ("progressing",
+	// "rolled_back", ...), Step its step number.
+	Status string
+	Step   int
 }
 
 // Gate is one gate's figure at a point: e.g. Name "error rate", Figure

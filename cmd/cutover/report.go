@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,16 +16,17 @@ import (
 )
 
 type reportFlags struct {
-	in, format, out string
-	state, rollout  string
+	in             []string
+	format, out    string
+	state, rollout string
 }
 
 // reportFormats are the renderers of cutover report, by --format; the HTML
-// shows the rollout timeline when there is one.
-func reportFormats(timeline *reports.Timeline) map[string]func(io.Writer, *diff.Summary) error {
+// shows the rollout timeline and state when there is one.
+func reportFormats(timeline *reports.Timeline, state *reports.RolloutState) map[string]func(io.Writer, *diff.Summary) error {
 	return map[string]func(io.Writer, *diff.Summary) error{
 		"html": func(w io.Writer, s *diff.Summary) error {
-			return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now(), Timeline: timeline})
+			return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now(), Timeline: timeline, Rollout: state})
 		},
 		"md":    reports.Markdown,
 		"junit": reports.JUnit,
@@ -35,9 +37,13 @@ func reportFormats(timeline *reports.Timeline) map[string]func(io.Writer, *diff.
 func newReportCmd(a *app) *cobra.Command {
 	var f reportFlags
 	cmd := &cobra.Command{
-		Use:   "report --in SUMMARY.json --format html|md|junit|json -o FILE",
+		Use:   "report --in SUMMARY.json [--in MORE.json ...] --format html|md|junit|json -o FILE",
 		Short: "Render a summary JSON as an HTML report, Markdown, JUnit XML or JSON",
-		Long: `report renders the summary JSON that replay and mirror write (--json):
+		Long: `report renders the summary JSON that replay and mirror write (--json).
+Several --in (mirrors in several places, replays of several captures) are
+merged into one summary first: counts summed, latency percentiles from the
+merged histograms, the verdict judged again under the first one's limits.
+Formats:
   html   one self-contained page to read: verdict, accounting, endpoints by
          severity with examples, latency charts; it loads nothing and runs no script
   md     a compact summary for a pull request or a chat message
@@ -48,26 +54,24 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var timeline *reports.Timeline
+			var state *reports.RolloutState
 			if f.state != "" {
 				var err error
 				if timeline, err = rolloutTimeline(cmd.Context(), &rolloutFlags{state: f.state, rollout: f.rollout}); err != nil {
 					return err
 				}
+				state = rolloutStateOf(timeline)
 			}
-			render, ok := reportFormats(timeline)[f.format]
+			render, ok := reportFormats(timeline, state)[f.format]
 			if !ok {
 				return fmt.Errorf("invalid --format %q: want html, md, junit or json", f.format)
 			}
-			if f.in == "" || f.out == "" {
+			if len(f.in) == 0 || f.out == "" {
 				return errors.New("report needs --in SUMMARY.json and -o FILE")
 			}
-			data, err := os.ReadFile(f.in)
+			s, err := readSummaries(f.in)
 			if err != nil {
-				return fmt.Errorf("read summary: %w", err)
-			}
-			s, err := diff.ParseSummary(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f.in, err)
+				return err
 			}
 			if err := writeReportFile(f.out, func(w io.Writer) error { return render(w, s) }); err != nil {
 				return err
@@ -76,7 +80,7 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.in, "in", "", "the summary JSON to render")
+	fl.StringArrayVar(&f.in, "in", nil, "a summary JSON to render; repeat to merge several")
 	fl.StringVar(&f.format, "format", "html", "html, md, junit or json")
 	fl.StringVarP(&f.out, "out", "o", "", "the file to write")
 	fl.StringVar(&f.state, "state", "", "rollout state file: the HTML shows the rollout's timeline")
@@ -114,4 +118,25 @@ func writeHTMLReport(path string, s *diff.Summary) error {
 	return writeReportFile(path, func(w io.Writer) error {
 		return reports.HTML(w, s, reports.HTMLOptions{Generated: time.Now()})
 	})
+}
+
+// readSummaries reads and, when there are several, merges summaries.
+func readSummaries(paths []string) (*diff.Summary, error) {
+	var all []*diff.Summary
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read summary: %w", err)
+		}
+		s, err := diff.ParseSummary(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		all = append(all, s)
+	}
+	s, err := diff.MergeSummaries(all)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", strings.Join(paths, ", "), err)
+	}
+	return s, nil
 }
