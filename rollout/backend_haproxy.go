@@ -192,7 +192,7 @@ func (h *HAProxy) Measure(ctx context.Context, id string) (Measure, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.window.measure(id, legacy, candidate), nil
+	return h.window.measure(id, legacy, candidate, h.set != nil && h.set.legacy == 0), nil
 }
 
 // parseStat reads the two servers' rows of `show stat` CSV.
