@@ -217,7 +217,10 @@ func (h *HAProxy) parseStat(out string) (legacy, candidate Served, err error) {
 		if !ok || i >= len(rec) {
 			return 0
 		}
-		n, _ := strconv.ParseInt(rec[i], 10, 64)
+		n, err := strconv.ParseInt(rec[i], 10, 64)
+		if err != nil || n < 0 {
+			return 0
+		}
 		return n
 	}
 	found := 0

@@ -220,3 +220,27 @@ func TestHAProxyStickyHashing(t *testing.T) {
 		t.Errorf("%d users on the candidate at 25%% were back on legacy at 50%%", moved)
 	}
 }
+
+func FuzzParseHAProxy(f *testing.F) {
+	f.Add("/run/haproxy/admin.sock?backend=app&legacy=l&candidate=c")
+	f.Add("127.0.0.1:9999?backend=app&legacy=l&candidate=c")
+	f.Add("unix:?%zz")
+	f.Fuzz(func(t *testing.T, spec string) {
+		h, err := ParseHAProxy(spec)
+		if err == nil && (h.Address == "" || h.Backend == "" || h.Legacy == h.Candidate) {
+			t.Fatalf("accepted %q as %+v", spec, h)
+		}
+	})
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add("# pxname,svname,stot,hrsp_5xx,req_tot,econ,eresp,\napp,legacy,10,1,12,0,0,\napp,candidate,5,2,6,1,0,\n")
+	f.Add("# pxname,svname\n\"app,x\n")
+	h := &HAProxy{Backend: "app", Legacy: "legacy", Candidate: "candidate"}
+	f.Fuzz(func(t *testing.T, out string) {
+		l, c, err := h.parseStat(out)
+		if err == nil && (l.Requests < 0 || l.Errors < 0 || c.Requests < 0 || c.Errors < 0) {
+			t.Fatalf("negative counts: %+v %+v", l, c)
+		}
+	})
+}
