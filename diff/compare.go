@@ -84,7 +84,10 @@ func (c *Comparer) Compare(legacy, candidate *Response) []Difference {
 		if legacy.Status != candidate.Status {
 			d.add(Difference{Path: "status", Kind: KindChanged, Legacy: strconv.Itoa(legacy.Status), Candidate: strconv.Itoa(candidate.Status)})
 		}
-		c.compareHeaders(legacy.Header, candidate.Header, compressed, d)
+		lh, lt := grpcFields(legacy)
+		kh, kt := grpcFields(candidate)
+		c.compareHeaders(lh, kh, compressed, d)
+		c.compareTrailers(lt, kt, d) // grpc.go
 	}
 	return d.sorted()
 }

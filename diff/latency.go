@@ -207,7 +207,6 @@ func (l *latencyHist) percentiles() Percentiles {
 		Max:   maxMs,
 		Mean:  round3(float64(l.sum) / float64(l.n) / float64(time.Millisecond)),
 		Count: l.n,
-		Hist:  l.encode(),
 	}
 }
 
@@ -290,6 +289,9 @@ func roundSignificant(x float64, digits int) float64 {
 		return x
 	}
 	scale := math.Pow(10, float64(digits)-math.Ceil(math.Log10(math.Abs(x))))
+	if math.IsInf(scale, 0) {
+		return x // a subnormal p-value: scaling it overflows (and x*Inf/Inf is NaN)
+	}
 	return math.Round(x*scale) / scale
 }
 

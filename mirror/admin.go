@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,6 +54,7 @@ func (m *Mirror) Status() Status {
 //	GET /report    the HTML report of the summary, reloading itself (report.go)
 //	PUT /weight    {"weight": 25, "lease": "30s"} (lease optional: fall back to 0 unless renewed)
 //	GET /window    the current window: served counts per side and its summary
+//	               (?pairs_after=N: with the latency pairs compared after the N-th)
 //	POST /window   {"id": "step-3"}: start a new window (a rollout step)
 //	GET /metrics   Prometheus
 //	/debug/pprof/  Go profiles
@@ -104,12 +106,23 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 	// Profiles, for whoever can reach the admin listener (loopback by default).
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /window", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /window", func(w http.ResponseWriter, r *http.Request) {
 		if m.windows == nil {
 			writeError(w, http.StatusNotFound, "this mirror keeps no windows")
 			return
 		}
-		writeJSON(w, http.StatusOK, m.windows.current().report())
+		cur := m.windows.current()
+		rep := cur.report()
+		if v := r.URL.Query().Get("pairs_after"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("pairs_after %q: want a count", v))
+				return
+			}
+			p := cur.pairs.after(n)
+			rep.Pairs = &p
+		}
+		writeJSON(w, http.StatusOK, rep)
 	})
 	mux.HandleFunc("POST /window", func(w http.ResponseWriter, r *http.Request) {
 		if msg, code := authorize(r, token); code != 0 {

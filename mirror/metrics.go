@@ -113,7 +113,7 @@ func (x *metrics) observeServed(s side, endpoint string, a *diff.Response) {
 	// The error series exists from the first request, at 0: a ratio of
 	// errors to requests must read 0, not "no data", while all is well.
 	errs := x.errors.WithLabelValues(s.String(), ep)
-	if a.Failed() || a.Status >= 500 {
+	if a.IsError() {
 		errs.Inc()
 	}
 	x.duration.WithLabelValues(s.String(), ep).Observe(a.Total.Seconds())

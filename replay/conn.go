@@ -27,6 +27,7 @@ type conn struct {
 	orphans int  // answers found on it without their request
 	last    time.Time
 	first   uint64 // the packet that began it
+	layer   *layer // TLS or HTTP/2 between the bytes and HTTP (layer.go), noLayer for none
 
 	// Its 4-tuple's entry in the reader's table (reuse.go), the client's
 	// initial sequence number, and whether it was settled already.
@@ -191,7 +192,7 @@ func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembler
 	if c.client < 0 && n > 0 {
 		c.client = guessClient(i, data, c.halves[0].addr, c.halves[1].addr)
 	}
-	if c.client < 0 {
+	if c.client < 0 || c.layered(i, sg, data, skip) {
 		return
 	}
 	h := &c.halves[i]
@@ -206,8 +207,13 @@ func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembler
 		if sg.Stats().Chunks == 1 {
 			c.sgOne, c.sgTime = true, sg.CaptureInfo(0).Timestamp
 		}
+		from := h.p.pos
 		h.p.feed(data, c.at)
 		c.sg = nil
+		if c.dead == ReasonUpgrade && c.layer != noLayer && c.layer != nil {
+			c.upgraded(i, sg, data[h.p.pos-from:]) // h2c: the rest is HTTP/2 (layer.go)
+			return
+		}
 	}
 	if i == c.client {
 		c.halves[1-c.client].p.retry(false) // a held answer may now find its request
@@ -251,6 +257,7 @@ func (c *conn) settle() {
 		sv.lostTail(cl)
 		cl.p.end(c.last)
 		sv.p.end(c.last)
+		c.endLayer()
 	}
 	for len(c.queue) > 0 {
 		e := c.queue[0]

@@ -50,6 +50,7 @@ func Read(ctx context.Context, r io.Reader, name string, cfg ReadConfig, emit fu
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: offset 0: %w", name, err)
 	}
+	cfg.TLSKeys = in.withSecrets(cfg.TLSKeys)
 	var emitErr error
 	guarded := func(rec *Record) error {
 		if emitErr = emit(rec); emitErr != nil {

@@ -121,6 +121,11 @@ type ReadConfig struct {
 	// FlushAfter is how long, in capture time, a direction waits for a
 	// missing segment before the gap is accepted. Zero means 2s.
 	FlushAfter time.Duration
+	// TLSKeys decrypts TLS connections whose secrets it holds (see
+	// KeyLog); the secrets of a pcapng's Decryption Secrets Blocks are
+	// added to it, or used alone when it is nil. Without any, TLS
+	// connections are skipped as encrypted.
+	TLSKeys *KeyLog
 	// CloseAfter closes a connection idle this long in capture time, so
 	// long captures stream in bounded memory. Zero means 2m.
 	CloseAfter time.Duration

@@ -21,6 +21,15 @@ type Measure struct {
 	// Latency is each mirror's overall latency verdict: verdicts cannot
 	// be summed, so each mirror is judged at its share of the level.
 	Latency []diff.LatencyVerdict
+	// Pairs are the latency pairs compared since the previous Measure of
+	// the same window (a sample when there were many): the controller
+	// keeps them per interval for the recent window and the tail gate. A
+	// source without them leaves it empty; those gates then wait.
+	Pairs LatencyPairs
+	// Answered is how many of the watched mirrors (or sources) answered;
+	// Missing names those that did not.
+	Answered int
+	Missing  []string
 }
 
 // Served counts the requests one side served and how many were errors
@@ -42,40 +51,143 @@ const (
 	GateInsufficient = "insufficient"
 )
 
+// Gate names, as status, history, webhooks and /metrics show them.
+const (
+	GateErrorRate      = "error_rate"      // the candidate's error rate against the legacy's
+	GateErrorCeiling   = "error_ceiling"   // the candidate's error rate against error_rate.max
+	GateLatency        = "latency"         // the median shift
+	GateLatencyTail    = "latency_tail"    // the shift of a high quantile (p99)
+	GateLatencyCeiling = "latency_ceiling" // the candidate's p99 against latency.max_p99
+	GateDifferences    = "differences"     // the share of compared exchanges that differ
+	GateMirrors        = "mirrors"         // whether the fleet could be measured at all
+)
+
+// The windows a gate is judged on.
+const (
+	WindowStep   = "step"   // everything since the step began
+	WindowRecent = "recent" // the latest recent_intervals intervals
+)
+
 // GateResult is one gate's verdict on a step with the figures behind it.
+// A dry-run gate's verdict is shown and journaled but decides nothing.
 type GateResult struct {
 	Gate    string             `json:"gate"`
 	Verdict string             `json:"verdict"`
 	Reason  string             `json:"reason"`
+	Window  string             `json:"window,omitempty"`
+	DryRun  bool               `json:"dry_run,omitempty"`
 	Figures map[string]float64 `json:"figures,omitempty"`
-	// DryRun gates are judged and journaled but decide nothing.
-	DryRun bool `json:"dry_run,omitempty"`
 }
 
-// judge evaluates every enabled gate. look counts the evaluations of this
-// step (1, 2, ...). The plan's false-alarm level is split evenly between
-// the steps and the enabled gates (a union bound), and each gate's test is
-// valid under repeated looks, so a candidate no worse than legacy is
-// rolled back with at most that probability over the whole rollout,
-// however long each step is watched.
-func judge(p *Plan, step Step, m Measure, look int) []GateResult {
-	g := p.Gates
-	enabled := 0
-	for _, off := range []bool{g.ErrorRate.Disabled, g.Latency.Disabled, g.Differences.Disabled} {
-		if !off {
-			enabled++
+// evidence is what one look judges: the step's whole window and, beside
+// it, the recent one, so that a regression that starts late in a long
+// step is not diluted by the healthy traffic before it.
+type evidence struct {
+	Step      Measure
+	StepPairs LatencyPairs // a uniform sample of the step's latency pairs
+	// Recent are the windows of the latest intervals, shortest first;
+	// empty until the step has two looks to subtract.
+	Recent []recentWindow
+	Look   int // evaluations of this step so far, from 1
+}
+
+// enabledGates lists the gates g turns on, and how many of them decide
+// (are not dry runs).
+func enabledGates(g Gates) (names []string, deciding int) {
+	add := func(name string, on, dry bool) {
+		if on {
+			names = append(names, name)
+			if !dry {
+				deciding++
+			}
 		}
 	}
-	alpha := p.FalseAlarm / float64(len(p.Steps)*max(enabled, 1))
+	add(GateErrorRate, !g.ErrorRate.Disabled, g.ErrorRate.DryRun)
+	add(GateErrorCeiling, !g.ErrorRate.Disabled && g.ErrorRate.Max > 0, g.ErrorRate.DryRun)
+	add(GateLatency, !g.Latency.Disabled, g.Latency.DryRun)
+	add(GateLatencyTail, !g.Latency.Disabled && !g.Latency.Tail.Disabled, g.Latency.DryRun || g.Latency.Tail.DryRun)
+	add(GateLatencyCeiling, !g.Latency.Disabled && g.Latency.MaxP99 > 0, g.Latency.DryRun)
+	add(GateDifferences, !g.Differences.Disabled, g.Differences.DryRun)
+	return names, deciding
+}
+
+// judge evaluates every enabled gate of the step. The plan's false-alarm
+// level is split evenly between the steps and the deciding gates (a union
+// bound), and each gate's share again in halves: one for the step's whole
+// window, with tests valid however often they are looked at, and one for
+// the recent window, spent over the looks (α·6/(π²k²) at look k, which
+// sums to the half). So a candidate no worse than legacy is rolled back
+// with at most that probability over the whole rollout, however long each
+// step is watched. The recent window can only fail a gate: passing takes
+// the whole step's evidence.
+func judge(p *Plan, step Step, ev evidence) []GateResult {
+	g := step.Gates
+	names, deciding := enabledGates(g)
+	alpha := p.FalseAlarm / float64(len(p.Steps)*max(deciding, 1)) / 2
+	// The recent half of the level, spent over the looks, is split between
+	// the window lengths each kind of test runs on.
+	countWindows, pairWindows := 0, 0
+	for _, w := range ev.Recent {
+		countWindows++
+		if w.judgesPairs {
+			pairWindows++
+		}
+	}
+	countAlpha := spentAlpha(alpha, ev.Look) / float64(max(countWindows, 1))
+	pairAlpha := spentAlpha(alpha, ev.Look) / float64(max(pairWindows, 1))
 	var out []GateResult
-	if !g.ErrorRate.Disabled {
-		out = append(out, judgeErrors(g.ErrorRate, step, m, alpha))
-	}
-	if !g.Latency.Disabled {
-		out = append(out, judgeLatency(g.Latency, m, alpha, look))
-	}
-	if !g.Differences.Disabled {
-		out = append(out, judgeDifferences(g.Differences, m, alpha))
+	for _, name := range names {
+		var whole GateResult
+		var recent func(w recentWindow) GateResult // nil: no recent test
+		pairsOnly, dry := false, false
+		switch name {
+		case GateErrorRate:
+			dry = g.ErrorRate.DryRun
+			whole = judgeErrors(g.ErrorRate, step, ev.Step, alpha, false)
+			recent = func(w recentWindow) GateResult {
+				return judgeErrors(g.ErrorRate, step, w.Measure, countAlpha, true)
+			}
+		case GateErrorCeiling:
+			dry = g.ErrorRate.DryRun
+			whole = judgeErrorCeiling(g.ErrorRate, ev.Step, alpha)
+			recent = func(w recentWindow) GateResult { return judgeErrorCeiling(g.ErrorRate, w.Measure, countAlpha) }
+		case GateLatency:
+			dry, pairsOnly = g.Latency.DryRun, true
+			whole = judgeLatency(g.Latency, ev.Step, spentAlpha(alpha, ev.Look))
+			recent = func(w recentWindow) GateResult { return judgeLatencyPairs(g.Latency, w.Measure.Pairs, pairAlpha) }
+		case GateLatencyTail:
+			dry, pairsOnly = g.Latency.DryRun || g.Latency.Tail.DryRun, true
+			// The step's sample is a fixed-sample test looked at every interval.
+			whole = judgeTail(g.Latency, ev.StepPairs, spentAlpha(alpha, ev.Look))
+			recent = func(w recentWindow) GateResult { return judgeTail(g.Latency, w.Measure.Pairs, pairAlpha) }
+		case GateLatencyCeiling:
+			dry, pairsOnly = g.Latency.DryRun, true
+			whole = judgeLatencyCeiling(g.Latency, ev.StepPairs, spentAlpha(alpha, ev.Look))
+			recent = func(w recentWindow) GateResult { return judgeLatencyCeiling(g.Latency, w.Measure.Pairs, pairAlpha) }
+		case GateDifferences:
+			dry = g.Differences.DryRun
+			whole = judgeDifferences(g.Differences, ev.Step, alpha)
+			recent = func(w recentWindow) GateResult {
+				return judgeDifferencesOverall(g.Differences, w.Measure, countAlpha)
+			}
+		}
+		res := whole
+		res.Window = WindowStep
+		if res.Verdict != GateFail {
+			for _, w := range ev.Recent {
+				if pairsOnly && !w.judgesPairs {
+					continue
+				}
+				if r := recent(w); r.Verdict == GateFail {
+					res = r
+					res.Window = WindowRecent
+					res.Reason = fmt.Sprintf("in the last %s: %s", w.Span.Round(time.Millisecond), r.Reason)
+					break
+				}
+			}
+		}
+		res.Gate, res.DryRun = name, dry
+		out = append(out, res)
 	}
 	return out
 }
@@ -86,11 +198,11 @@ func judge(p *Plan, step Step, m Measure, look int) []GateResult {
 // the mixture SPRT of "q ≤ q0 at r = MaxRatio" on the candidate's share of
 // the errors needs no estimate of either rate. At weight 100 legacy serves
 // nothing, so its rate comes from the shadow copies it answered.
-func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64) GateResult {
-	res := GateResult{Gate: "error_rate"}
+func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64, recent bool) GateResult {
+	res := GateResult{Gate: GateErrorRate}
 	cand, leg := m.Candidate, m.Legacy
 	source := "served"
-	if leg.Requests == 0 {
+	if leg.Requests == 0 || step.Weight == 100 {
 		c := m.Counts
 		leg = Served{Requests: c.Compared + c.Failed.Legacy + c.Failed.Candidate + c.Failed.Both, Errors: c.Failed.Legacy + c.Failed.Both}
 		source = "shadow"
@@ -118,6 +230,8 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64) GateRes
 	switch {
 	case reject:
 		res.Verdict, res.Reason = GateFail, desc+fmt.Sprintf(": credibly over %g× the legacy's", cfg.MaxRatio)
+	case recent:
+		res.Verdict, res.Reason = GatePass, desc
 	case cand.Requests < step.MinRequests || (source == "served" && leg.Requests < step.MinRequests):
 		res.Verdict, res.Reason = GateInsufficient, desc+fmt.Sprintf(": fewer than %d requests per side", step.MinRequests)
 	default:
@@ -128,14 +242,15 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64) GateRes
 
 // judgeLatency reads each mirror's Mann-Whitney/Hodges-Lehmann verdict and
 // fails when one shows the candidate slower beyond the tolerance at the
-// level this look may spend (see spentAlpha), split between the mirrors.
-func judgeLatency(cfg LatencyGate, m Measure, alpha float64, look int) GateResult {
-	res := GateResult{Gate: "latency"}
+// level this look may spend (alpha, from spentAlpha), split between the
+// mirrors.
+func judgeLatency(cfg LatencyGate, m Measure, alpha float64) GateResult {
+	res := GateResult{Gate: GateLatency}
 	if len(m.Latency) == 0 {
 		res.Verdict, res.Reason = GateInsufficient, "no latency measured yet"
 		return res
 	}
-	level := spentAlpha(alpha/float64(len(m.Latency)), look)
+	level := alpha / float64(len(m.Latency))
 	floor := float64(cfg.MaxShift) / float64(time.Millisecond)
 	tolerance := func(v diff.LatencyVerdict) float64 { return math.Max(v.ToleranceMs, floor) }
 	worst := slices.MaxFunc(m.Latency, func(a, b diff.LatencyVerdict) int {
@@ -166,7 +281,7 @@ func judgeLatency(cfg LatencyGate, m Measure, alpha float64, look int) GateResul
 // overall and per endpoint, with the mixture SPRT; half the gate's level
 // goes to the overall test, half is split between the endpoints.
 func judgeDifferences(cfg DifferencesGate, m Measure, alpha float64) GateResult {
-	res := GateResult{Gate: "differences"}
+	res := GateResult{Gate: GateDifferences}
 	c := m.Counts
 	res.Figures = map[string]float64{"compared": float64(c.Compared), "different": float64(c.Different),
 		"rate": rate(c.Different, c.Compared), "max_rate": cfg.MaxRate, "max_endpoint_rate": cfg.MaxEndpointRate}
@@ -211,6 +326,9 @@ func roundSig(v float64) float64 {
 		return v
 	}
 	mag := math.Pow(10, 3-math.Ceil(math.Log10(math.Abs(v))))
+	if math.IsInf(mag, 0) {
+		return v // subnormal: scaling overflows
+	}
 	return math.Round(v*mag) / mag
 }
 

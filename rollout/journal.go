@@ -19,6 +19,9 @@ const (
 	StatusPromoted    = "promoted"
 	StatusRolledBack  = "rolled_back"
 	StatusAborted     = "aborted"
+	// StatusInterrupted: the controller was stopped (SIGTERM, Ctrl-C)
+	// before the rollout ended; `run` again resumes it where it was.
+	StatusInterrupted = "interrupted"
 )
 
 // Phases of a progressing step.
@@ -49,6 +52,50 @@ type State struct {
 	Looks       int          `json:"looks"`
 	Gates       []GateResult `json:"gates"`
 	Heartbeat   time.Time    `json:"heartbeat"`
+	StateDetail
+}
+
+// StateDetail is the part of a State journaled as one JSON column; its
+// fields read as the State's own.
+type StateDetail struct {
+	// Interrupted says what the rollout was doing when its controller was
+	// stopped; Status is "interrupted" meanwhile.
+	Interrupted *Interruption `json:"interrupted,omitempty"`
+	// Missing names the mirrors that did not answer the last look.
+	Missing []string `json:"missing_mirrors,omitempty"`
+	// DryRunFailed names the dry-run gates that failed in this step.
+	DryRunFailed []string `json:"dry_run_failed,omitempty"`
+	// Waiting is set once the step's hold is served while a gate still
+	// lacks evidence (journaled once per step).
+	Waiting bool `json:"waiting_for_evidence,omitempty"`
+	// Deadline is when the step's max_duration passes.
+	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// Interruption is a stopped controller's last word.
+type Interruption struct {
+	Time   time.Time `json:"time"`
+	Status string    `json:"status"` // what the rollout was: progressing, paused
+	Phase  string    `json:"phase,omitempty"`
+	Reason string    `json:"reason"`
+}
+
+// MarshalJSON counts steps from 1, as people, the text and webhooks do.
+func (st State) MarshalJSON() ([]byte, error) {
+	type plain State
+	return json.Marshal(struct {
+		plain
+		Step int `json:"step"`
+	}{plain(st), st.Step + 1})
+}
+
+// MarshalJSON counts steps from 1.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	return json.Marshal(struct {
+		plain
+		Step int `json:"step"`
+	}{plain(e), e.Step + 1})
 }
 
 // Event is one journaled transition or decision.
@@ -110,6 +157,10 @@ func OpenJournal(ctx context.Context, path string) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
 	return &Journal{db: db, Path: path}, nil
 }
 
@@ -139,9 +190,10 @@ func (j *Journal) Load(ctx context.Context, name string) (*State, error) {
 	var st State
 	var stepStarted, heartbeat int64
 	var gates string
-	err := j.db.QueryRowContext(ctx, `SELECT name, plan, status, phase, step, weight, step_started, window_id, failures, looks, gates, heartbeat
+	var extra string
+	err := j.db.QueryRowContext(ctx, `SELECT name, plan, status, phase, step, weight, step_started, window_id, failures, looks, gates, heartbeat, extra
 		FROM rollouts WHERE name = ?`, name).Scan(&st.Rollout, &st.Plan, &st.Status, &st.Phase, &st.Step, &st.Weight,
-		&stepStarted, &st.WindowID, &st.Failures, &st.Looks, &gates, &heartbeat)
+		&stepStarted, &st.WindowID, &st.Failures, &st.Looks, &gates, &heartbeat, &extra)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownRollout, name)
 	}
@@ -151,6 +203,9 @@ func (j *Journal) Load(ctx context.Context, name string) (*State, error) {
 	st.StepStarted, st.Heartbeat = fromNanos(stepStarted), fromNanos(heartbeat)
 	if err := json.Unmarshal([]byte(gates), &st.Gates); err != nil {
 		return nil, fmt.Errorf("state: gates of %q: %w", name, err)
+	}
+	if err := json.Unmarshal([]byte(extra), &st.StateDetail); err != nil {
+		return nil, fmt.Errorf("state: %q: %w", name, err)
 	}
 	return &st, nil
 }
@@ -164,12 +219,13 @@ func (j *Journal) Save(ctx context.Context, st *State, events []Event, applied [
 	}
 	defer tx.Rollback()
 	gates, _ := json.Marshal(orEmpty(st.Gates))
-	_, err = tx.ExecContext(ctx, `INSERT INTO rollouts (name, plan, status, phase, step, weight, step_started, window_id, failures, looks, gates, heartbeat)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	extra, _ := json.Marshal(st.StateDetail)
+	_, err = tx.ExecContext(ctx, `INSERT INTO rollouts (name, plan, status, phase, step, weight, step_started, window_id, failures, looks, gates, heartbeat, extra)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(name) DO UPDATE SET plan=excluded.plan, status=excluded.status, phase=excluded.phase, step=excluded.step,
 		weight=excluded.weight, step_started=excluded.step_started, window_id=excluded.window_id, failures=excluded.failures,
-		looks=excluded.looks, gates=excluded.gates, heartbeat=excluded.heartbeat`,
-		st.Rollout, st.Plan, st.Status, st.Phase, st.Step, st.Weight, nanos(st.StepStarted), st.WindowID, st.Failures, st.Looks, string(gates), nanos(st.Heartbeat))
+		looks=excluded.looks, gates=excluded.gates, heartbeat=excluded.heartbeat, extra=excluded.extra`,
+		st.Rollout, st.Plan, st.Status, st.Phase, st.Step, st.Weight, nanos(st.StepStarted), st.WindowID, st.Failures, st.Looks, string(gates), nanos(st.Heartbeat), string(extra))
 	if err != nil {
 		return fmt.Errorf("state: save %q: %w", st.Rollout, err)
 	}
@@ -193,7 +249,7 @@ func (j *Journal) Save(ctx context.Context, st *State, events []Event, applied [
 
 // Delete removes a rollout and its journal (for a fresh start).
 func (j *Journal) Delete(ctx context.Context, name string) error {
-	for _, q := range []string{`DELETE FROM rollouts WHERE name = ?`, `DELETE FROM events WHERE rollout = ?`, `DELETE FROM commands WHERE rollout = ?`} {
+	for _, q := range []string{`DELETE FROM rollouts WHERE name = ?`, `DELETE FROM events WHERE rollout = ?`, `DELETE FROM commands WHERE rollout = ?`, `DELETE FROM plans WHERE rollout = ?`} {
 		if _, err := j.db.ExecContext(ctx, q, name); err != nil {
 			return fmt.Errorf("state: delete %q: %w", name, err)
 		}

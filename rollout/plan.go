@@ -29,10 +29,21 @@ type Plan struct {
 	// than legacy is failed by a gate, although gates are checked every
 	// interval of every step [0.05]: the gates use tests valid under
 	// repeated looks, and the level is split between steps and gates.
-	FalseAlarm float64  `yaml:"false_alarm"`
-	Gates      Gates    `yaml:"gates"`
-	Failure    Failure  `yaml:"failure"`
-	Webhooks   []string `yaml:"webhooks"`
+	FalseAlarm float64 `yaml:"false_alarm"`
+	// MaxDuration and OnTimeout are the defaults of steps that do not say.
+	MaxDuration time.Duration `yaml:"max_duration"`
+	OnTimeout   string        `yaml:"on_timeout"`
+	// RecentIntervals is how many of the latest intervals the recent
+	// window spans, judged beside the step's whole window so that a
+	// regression that starts late in a long step is caught as fast as one
+	// that starts with it [2].
+	RecentIntervals int `yaml:"recent_intervals"`
+	// Quorum is how many mirrors must answer for a step to be judged [a
+	// majority of those given]; the missing ones are named.
+	Quorum   int      `yaml:"quorum"`
+	Gates    Gates    `yaml:"gates"`
+	Failure  Failure  `yaml:"failure"`
+	Webhooks []string `yaml:"webhooks"`
 }
 
 // Step is one weight held until the gates pass.
@@ -48,6 +59,18 @@ type Step struct {
 	// PauseBefore is a manual gate: the rollout pauses before this step
 	// until an operator resumes it.
 	PauseBefore bool `yaml:"pause_before"`
+	// MaxDuration is the step's deadline: a step still not passed (too
+	// little evidence, a blind fleet) then does OnTimeout [the plan's, or
+	// 3 holds and 20 intervals].
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// OnTimeout is "pause" (hold the weight, alert, end `run` with exit
+	// code 4) or "rollback" [the plan's, pause].
+	OnTimeout string `yaml:"on_timeout"`
+	// Gates override the plan's gates at this step, key by key; after
+	// parsing they are the step's whole gates.
+	Gates Gates `yaml:"gates"`
+
+	gatesNode *yaml.Node // the step's own gates, laid over the plan's
 }
 
 // Gates configure the three gates; each can be turned off.
@@ -60,10 +83,15 @@ type Gates struct {
 }
 
 // ErrorRateGate fails when the candidate's served error rate (5xx and no
-// answer) is credibly above MaxRatio times the legacy's [1.2].
+// answer) is credibly above MaxRatio times the legacy's [1.2]. Max, when
+// set, is an absolute ceiling on the candidate's rate (gate
+// error_ceiling), e.g. `max: 0.5%`. DryRun gates are judged, journaled
+// and shown but never hold or roll back a step (here: both gates).
 type ErrorRateGate struct {
 	Disabled bool    `yaml:"disabled"`
+	DryRun   bool    `yaml:"dry_run"`
 	MaxRatio float64 `yaml:"max_ratio"`
+	Max      Ratio   `yaml:"max"`
 }
 
 // LatencyGate fails when the shadow comparisons show the candidate slower
@@ -71,9 +99,27 @@ type ErrorRateGate struct {
 // Hodges-Lehmann shift), at a level spent over the repeated looks.
 type LatencyGate struct {
 	Disabled bool `yaml:"disabled"`
+	// DryRun applies to the median, tail and ceiling gates alike.
+	DryRun bool `yaml:"dry_run"`
 	// MaxShift raises the tolerance: a candidate slower by less than this
 	// passes even when the diff engine's own tolerance (5% of the legacy
 	// median, at least 1ms) is smaller [0].
+	MaxShift time.Duration `yaml:"max_shift"`
+	// Tail is the gate on a high quantile's shift (latency_tail).
+	Tail TailGate `yaml:"tail"`
+	// MaxP99, when set, is an absolute ceiling on the candidate's p99
+	// (latency_ceiling), e.g. `max_p99: 250ms`.
+	MaxP99 time.Duration `yaml:"max_p99"`
+}
+
+// TailGate fails when the candidate's Quantile [0.99] is credibly later
+// than the legacy's by more than MaxShift [10% of the legacy's quantile,
+// at least the latency gate's max_shift and 1ms]: a regression of a few
+// answers that leaves the median alone.
+type TailGate struct {
+	Disabled bool          `yaml:"disabled"`
+	DryRun   bool          `yaml:"dry_run"`
+	Quantile float64       `yaml:"quantile"`
 	MaxShift time.Duration `yaml:"max_shift"`
 }
 
@@ -83,6 +129,7 @@ type LatencyGate struct {
 // to pass [100].
 type DifferencesGate struct {
 	Disabled        bool    `yaml:"disabled"`
+	DryRun          bool    `yaml:"dry_run"`
 	MaxRate         float64 `yaml:"max_rate"`
 	MaxEndpointRate float64 `yaml:"max_endpoint_rate"`
 	MinCompared     int64   `yaml:"min_compared"`

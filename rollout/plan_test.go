@@ -25,18 +25,20 @@ webhooks: [http://hooks.example/cutover]
 	if err != nil {
 		t.Fatal(err)
 	}
+	gates := Gates{
+		ErrorRate:   ErrorRateGate{MaxRatio: 1.2},
+		Latency:     LatencyGate{MaxShift: 5 * time.Millisecond, Tail: TailGate{Quantile: 0.99}},
+		Differences: DifferencesGate{MaxRate: 0.01, MaxEndpointRate: 0.05, MinCompared: 100},
+	}
 	want := &Plan{
 		Name: "edge", Hold: 2 * time.Minute, MinRequests: 1000, Interval: 10 * time.Second, FalseAlarm: 0.05,
+		OnTimeout: OnTimeoutPause, RecentIntervals: 2,
 		Steps: []Step{
-			{Weight: 1, Hold: 2 * time.Minute, MinRequests: 1000},
-			{Weight: 25, Hold: 10 * time.Minute, MinRequests: 1000, PauseBefore: true},
-			{Weight: 100, Hold: 2 * time.Minute, MinRequests: 1000},
+			{Weight: 1, Hold: 2 * time.Minute, MinRequests: 1000, MaxDuration: 6*time.Minute + 200*time.Second, OnTimeout: "pause", Gates: gates},
+			{Weight: 25, Hold: 10 * time.Minute, MinRequests: 1000, PauseBefore: true, MaxDuration: 30*time.Minute + 200*time.Second, OnTimeout: "pause", Gates: gates},
+			{Weight: 100, Hold: 2 * time.Minute, MinRequests: 1000, MaxDuration: 6*time.Minute + 200*time.Second, OnTimeout: "pause", Gates: gates},
 		},
-		Gates: Gates{
-			ErrorRate:   ErrorRateGate{MaxRatio: 1.2},
-			Latency:     LatencyGate{MaxShift: 5 * time.Millisecond},
-			Differences: DifferencesGate{MaxRate: 0.01, MaxEndpointRate: 0.05, MinCompared: 100},
-		},
+		Gates:    gates,
 		Failure:  Failure{Consecutive: 2, Rollback: "steps"},
 		Webhooks: []string{"http://hooks.example/cutover"},
 	}

@@ -18,6 +18,11 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, s); err != nil {
 		return err
 	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "gates" {
+			s.gatesNode = n.Content[i+1]
+		}
+	}
 	type plain Step // without this method, so Decode does not recurse
 	return n.Decode((*plain)(s))
 }
@@ -160,5 +165,8 @@ func (p *Plan) complete(lines map[string]int) error {
 			return fmt.Errorf("%s: %w", at("webhooks"), err)
 		}
 	}
-	return p.completePrometheus()
+	if err := p.completePrometheus(); err != nil {
+		return err
+	}
+	return p.completeSteps(at)
 }

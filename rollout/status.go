@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -64,6 +65,21 @@ func (st *State) Describe(w io.Writer, p *Plan, pending []Command, now time.Time
 			fmt.Fprintf(tw, "hold\tserved (%s); waiting for every gate to pass\n", step.Hold)
 		}
 	}
+	if st.Status == StatusProgressing && !st.Deadline.IsZero() {
+		fmt.Fprintf(tw, "deadline\t%s left (max_duration %s, then %s)\n", max(st.Deadline.Sub(now), 0).Round(time.Second), step.MaxDuration, step.OnTimeout)
+	}
+	if st.Interrupted != nil {
+		fmt.Fprintf(tw, "interrupted\t%s at %s, was %s: `rollout run` resumes it\n", st.Interrupted.Reason, st.Interrupted.Time.Format(time.RFC3339), st.Interrupted.Status)
+	}
+	if st.Waiting {
+		fmt.Fprintf(tw, "evidence\tinsufficient: the hold is served, a gate waits for more (see below)\n")
+	}
+	if len(st.Missing) > 0 {
+		fmt.Fprintf(tw, "mirrors missing\t%s\n", strings.Join(st.Missing, ", "))
+	}
+	if len(st.DryRunFailed) > 0 {
+		fmt.Fprintf(tw, "dry-run failed\t%s (nothing rolls back)\n", strings.Join(st.DryRunFailed, ", "))
+	}
 	if !st.Heartbeat.IsZero() {
 		fmt.Fprintf(tw, "last evaluation\t%s ago (every %s)\n", now.Sub(st.Heartbeat).Round(time.Second), p.Interval)
 	}
@@ -71,7 +87,11 @@ func (st *State) Describe(w io.Writer, p *Plan, pending []Command, now time.Time
 		fmt.Fprintf(tw, "failed evaluations\t%d in a row (rollback at %d)\n", st.Failures, p.Failure.Consecutive)
 	}
 	for _, g := range st.Gates {
-		fmt.Fprintf(tw, "gate %s\t%s: %s\n", g.Gate, g.Verdict, g.Reason)
+		name := g.Gate
+		if g.DryRun {
+			name += " (dry run)"
+		}
+		fmt.Fprintf(tw, "gate %s\t%s: %s\n", name, g.Verdict, g.Reason)
 	}
 	for _, c := range pending {
 		fmt.Fprintf(tw, "pending\t%s %s by %s (%s)\n", c.Kind, weightArg(c), c.Actor, c.Reason)

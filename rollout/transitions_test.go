@@ -20,6 +20,8 @@ func testPlan(t *testing.T, extra string) *Plan {
 func TestOperatorCommands(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	entered := StateDetail{Deadline: at.Add(25 * time.Minute)} // 3 holds of 5m and 20 intervals of 30s
+	interrupted := StateDetail{Interrupted: &Interruption{Status: StatusPaused, Phase: PhaseOperator}}
 	tests := []struct {
 		name      string
 		from      State
@@ -32,19 +34,23 @@ func TestOperatorCommands(t *testing.T) {
 		{"resume keeps the hold", State{Status: StatusPaused, Phase: "operator", Step: 0, Weight: 5, StepStarted: at.Add(-time.Hour)},
 			Command{Kind: "resume"}, "resumed", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 0, Weight: 5, StepStarted: at.Add(-time.Hour)}},
 		{"resume passes a manual gate", State{Status: StatusPaused, Phase: PhaseManualGate, Step: 1, Weight: 5},
-			Command{Kind: "resume"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 1, Weight: 25, StepStarted: at, WindowID: "t/step-2/" + itoa(at.UnixNano())}},
+			Command{Kind: "resume"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 1, Weight: 25, StepStarted: at, WindowID: "t/step-2/" + itoa(at.UnixNano()), StateDetail: entered}},
 		{"promote skips the manual gate", State{Status: StatusProgressing, Step: 0, Weight: 5},
-			Command{Kind: "promote"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 1, Weight: 25, StepStarted: at, WindowID: "t/step-2/" + itoa(at.UnixNano())}},
+			Command{Kind: "promote"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 1, Weight: 25, StepStarted: at, WindowID: "t/step-2/" + itoa(at.UnixNano()), StateDetail: entered}},
 		{"promote --full", State{Status: StatusProgressing, Step: 0, Weight: 5},
-			Command{Kind: "promote", Full: true}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 3, Weight: 100, StepStarted: at, WindowID: "t/step-4/" + itoa(at.UnixNano())}},
+			Command{Kind: "promote", Full: true}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 3, Weight: 100, StepStarted: at, WindowID: "t/step-4/" + itoa(at.UnixNano()), StateDetail: entered}},
 		{"abort", State{Status: StatusProgressing, Step: 2, Weight: 50},
 			Command{Kind: "abort"}, "aborted", State{Status: StatusAborted, Step: 2, Weight: 0}},
 		{"set-weight pauses", State{Status: StatusProgressing, Step: 2, Weight: 50},
 			Command{Kind: "set-weight", Weight: 30}, "weight_set", State{Status: StatusPaused, Phase: "operator", Step: 2, Weight: 30}},
 		{"resume after set-weight restores the plan's weight", State{Status: StatusPaused, Phase: "operator", Step: 2, Weight: 30},
-			Command{Kind: "resume"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 2, Weight: 50, StepStarted: at, WindowID: "t/step-3/" + itoa(at.UnixNano())}},
+			Command{Kind: "resume"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 2, Weight: 50, StepStarted: at, WindowID: "t/step-3/" + itoa(at.UnixNano()), StateDetail: entered}},
 		{"nothing after the end", State{Status: StatusRolledBack, Step: 2},
 			Command{Kind: "resume"}, "ignored", State{Status: StatusRolledBack, Step: 2}},
+		{"an interrupted rollout takes commands as what it was", State{Status: StatusInterrupted, Step: 0, Weight: 5, StateDetail: interrupted},
+			Command{Kind: "resume"}, "resumed", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 0, Weight: 5}},
+		{"resume after a deadline begins the step again", State{Status: StatusPaused, Phase: PhaseDeadline, Step: 2, Weight: 50, StepStarted: at.Add(-time.Hour)},
+			Command{Kind: "resume"}, "step", State{Status: StatusProgressing, Phase: PhaseHolding, Step: 2, Weight: 50, StepStarted: at, WindowID: "t/step-3/" + itoa(at.UnixNano()), StateDetail: entered}},
 		{"resume when running", State{Status: StatusProgressing, Step: 0, Weight: 5},
 			Command{Kind: "resume"}, "ignored", State{Status: StatusProgressing, Step: 0, Weight: 5}},
 	}
@@ -95,3 +101,26 @@ func TestRollbackWeights(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A look is due at the hold's end, not up to an interval after it.
+func TestWaitEndsAtTheHold(t *testing.T) {
+	t.Parallel()
+	p := testPlan(t, "interval: 1s\nhold: 10s\n")
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &Controller{Plan: p, Now: func() time.Time { return now }}
+	tests := []struct {
+		name string
+		st   State
+		want time.Duration
+	}{
+		{"mid-hold", State{Status: StatusProgressing, StepStarted: now.Add(-5 * time.Second), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, time.Second},
+		{"hold ends in 300ms", State{Status: StatusProgressing, StepStarted: now.Add(-9700 * time.Millisecond), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, 301 * time.Millisecond},
+		{"deadline in 200ms", State{Status: StatusProgressing, StepStarted: now.Add(-time.Hour), StateDetail: StateDetail{Deadline: now.Add(200 * time.Millisecond)}}, 201 * time.Millisecond},
+		{"paused", State{Status: StatusPaused, StepStarted: now.Add(-9700 * time.Millisecond)}, time.Second},
+	}
+	for _, tt := range tests {
+		if got := c.wait(&tt.st); got != tt.want {
+			t.Errorf("%s: next look in %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -54,7 +54,8 @@ func notify(ctx context.Context, client *http.Client, hooks []string, name strin
 // not the gate evaluations in between.
 func notifies(kind string) bool {
 	switch kind {
-	case "started", "step", "paused", "resumed", "rolled_back", "promoted", "aborted", "weight_set",
+	case EventStarted, EventStep, EventPaused, EventResumed, EventRolledBack, EventPromoted, EventAborted, EventWeightSet,
+		EventInterrupted, EventDeadline, EventInsufficient, EventMirrorsMissing, EventDryRunFailed, EventPlanChanged,
 		EventWeightDrift, EventBackendFailed, EventBackendRecovered:
 		return true
 	}

@@ -19,7 +19,8 @@ func main() {
 }
 
 // run executes the CLI and maps its outcome to the exit codes of DESIGN.md:
-// 0 ran and passed, 1 ran and the verdict failed, 2 could not run.
+// 0 ran and passed, 1 ran and the verdict failed, 2 could not run; a
+// rollout interrupted or left paused has its own (exit.go).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root, a := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
@@ -27,6 +28,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a.finish()
 	if err == nil {
 		return 0
+	}
+	var coded *codedError
+	if errors.As(err, &coded) {
+		fmt.Fprintln(stderr, "cutover:", oneLine(coded.msg))
+		return coded.code
 	}
 	var verdict *verdictError
 	if errors.As(err, &verdict) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/upstream"
 	"github.com/cutover/cutover/replay"
 	"github.com/cutover/cutover/reports"
@@ -28,6 +29,8 @@ type replayFlags struct {
 	jsonPath, rulesPath          string
 	reportPath                   string
 	progress                     string
+	tlsKeylog                    string
+	upstreamProto, upstreamCA    string
 }
 
 func newReplayCmd(a *app) *cobra.Command {
@@ -54,7 +57,7 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.legacy, "legacy", "", "legacy base URL (required unless --against-recorded)")
 	fl.StringVar(&f.candidate, "candidate", "", "candidate base URL (required)")
 	fl.StringVar(&f.secondary, "secondary", "", "second legacy base URL, to measure noise")
-	fl.IntVar(&f.noiseSamples, "noise-samples", 100, "without --secondary: send this many first requests to legacy twice to learn its own noise (0: none)")
+	fl.IntVar(&f.noiseSamples, "noise-samples", diff.DefaultNoiseSamples, noiseSamplesUsage)
 	fl.StringVar(&f.host, "host", "", "replace every request's Host header")
 	fl.StringVar(&f.speed, "speed", "1", `pace factor: 1 as captured, 2 twice as fast, "max" as fast as --concurrency allows`)
 	fl.IntVar(&f.concurrency, "concurrency", 64, "exchanges in flight at --speed max")
@@ -69,6 +72,9 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here")
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (on a terminal), on or off")
+	fl.StringVar(&f.tlsKeylog, "tls-keylog", "", tlsKeylogUsage)
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	return cmd
 }
 
@@ -79,6 +85,15 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		Files: files, Host: f.host, Concurrency: f.concurrency, Rate: f.rate, Limit: f.limit,
 		Unsafe: f.unsafe, AgainstRecorded: f.againstRecorded, Read: replay.ReadConfig{MaxBody: f.maxBody},
 		NoiseSamples: f.noiseSamples,
+	}
+	keys, err := loadKeyLog(f.tlsKeylog)
+	if err != nil {
+		return err
+	}
+	cfg.Read.TLSKeys = keys
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
 	}
 	if f.noiseSamples == 0 {
 		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
@@ -93,7 +108,6 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 	if f.candidate == "" || (f.legacy == "" && !f.againstRecorded) {
 		return fmt.Errorf("--candidate and --legacy (or --against-recorded) are required")
 	}
-	var err error
 	if cfg.Filter, err = replay.ParseFilter(f.filters); err != nil {
 		return fmt.Errorf("invalid --filter: %w", err)
 	}
@@ -134,7 +148,8 @@ func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error 
 		return fmt.Errorf("invalid --progress %q: want auto, on or off", f.progress)
 	}
 	cfg.Differents = func() int64 { c, _ := agg.Counts(); return c.Different }
-	client := upstream.New(upstream.Config{Timeout: f.timeout, MaxConnsPerTarget: max(f.concurrency, 16)})
+	ucfg.Timeout, ucfg.MaxConnsPerTarget = f.timeout, max(f.concurrency, 16)
+	client := upstream.New(ucfg)
 	defer client.Close()
 
 	res, runErr := replay.Run(ctx, cfg, client, agg, a.log)

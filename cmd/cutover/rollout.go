@@ -86,8 +86,30 @@ type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
 	source, backendTokenFile          string
 	prometheus                        string
-	failSafeAfter                     time.Duration
-	restart                           bool
+	failSafeAfter, metricsListen      string
+	restart, acceptPlanChange         bool
+
+	lease  time.Duration // from failSafeAfter and the plan's interval
+	quorum int           // the plan's
+}
+
+// failSafeIntervals is the default lease: a few intervals.
+const failSafeIntervals = 3
+
+// parseLease parses --fail-safe-after: "auto" (three intervals), "off" or
+// 0 (none), or a duration of at least two intervals.
+func (f rolloutRunFlags) parseLease(interval time.Duration) (time.Duration, error) {
+	switch f.failSafeAfter {
+	case "", "auto":
+		return failSafeIntervals * interval, nil
+	case "off", "0":
+		return 0, nil
+	}
+	d, err := time.ParseDuration(f.failSafeAfter)
+	if err != nil || d < 2*interval {
+		return 0, fmt.Errorf("--fail-safe-after %q: want auto, off or a duration of at least two intervals (%s)", f.failSafeAfter, 2*interval)
+	}
+	return d, nil
 }
 
 func newRolloutRunCmd(a *app, rf *rolloutFlags) *cobra.Command {
@@ -98,7 +120,8 @@ func newRolloutRunCmd(a *app, rf *rolloutFlags) *cobra.Command {
 		Long: `run drives the rollout: it reconciles the weight every interval, judges the gates
 and moves on, holds or rolls back. Killed and restarted, it resumes the same
 step with the hold already served. Exit code: 0 promoted, 1 rolled back or
-aborted, 2 could not run.`,
+aborted, 2 could not run, 3 interrupted (SIGTERM, Ctrl-C: the state says
+interrupted, run again to resume), 4 left paused at a step's deadline.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRollout(cmd.Context(), a, rf, f)
@@ -109,8 +132,10 @@ aborted, 2 could not run.`,
 	fl.StringVar(&f.mirrors, "mirror", "", "admin URLs of the mirrors, comma-separated")
 	fl.StringVar(&f.tokenFile, "admin-token-file", "", "file holding the mirrors' admin bearer token")
 	addDoorFlags(fl, &f)
-	fl.DurationVar(&f.failSafeAfter, "fail-safe-after", 0, "mirrors fall back to weight 0 when the controller is gone this long (0: they keep their weight)")
+	fl.StringVar(&f.failSafeAfter, "fail-safe-after", "auto", "mirrors fall back to weight 0 when the controller is gone this long (auto: three intervals; off: they keep their weight)")
 	fl.BoolVar(&f.restart, "restart", false, "start the rollout anew, dropping its earlier state and history")
+	fl.BoolVar(&f.acceptPlanChange, "accept-plan-change", false, "take a plan that changed in steps not yet begun (journaled; history kept)")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve the controller's Prometheus metrics on this address (/metrics)")
 	return cmd
 }
 
@@ -133,9 +158,10 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	if f.failSafeAfter < 0 || (f.failSafeAfter > 0 && f.failSafeAfter < 2*p.Interval) {
-		return fmt.Errorf("--fail-safe-after must be at least two intervals (%s)", 2*p.Interval)
+	if f.lease, err = f.parseLease(p.Interval); err != nil {
+		return err
 	}
+	f.quorum = p.Quorum
 	doors, err := openDoors(ctx, f, p, admins, token)
 	if err != nil {
 		return err
@@ -156,9 +182,23 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		}
 	}
 	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor(),
-		Prometheus: doors.prometheus}
+		AcceptPlanChange: f.acceptPlanChange, Prometheus: doors.prometheus}
+	if f.metricsListen != "" {
+		stop, err := serveMetrics(ctx, f.metricsListen, c)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	st, err := c.Run(ctx)
-	if err != nil {
+	switch {
+	case errors.Is(err, rollout.ErrInterrupted):
+		fmt.Fprintf(a.stdout, "rollout %q: interrupted at step %d (%g%%); run again to resume\n", st.Rollout, st.Step+1, st.Weight)
+		return &codedError{code: exitInterrupted, msg: fmt.Sprintf("rollout %q interrupted before it ended (exit %d)", st.Rollout, exitInterrupted)}
+	case errors.Is(err, rollout.ErrLeftPaused):
+		fmt.Fprintf(a.stdout, "rollout %q: paused at step %d (%g%%) at its deadline; resume, promote or abort it\n", st.Rollout, st.Step+1, st.Weight)
+		return &codedError{code: exitPaused, msg: fmt.Sprintf("rollout %q left paused at step %d's deadline (exit %d)", st.Rollout, st.Step+1, exitPaused)}
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(a.stdout, "rollout %q: %s at %g%%\n", st.Rollout, st.Status, st.Weight)

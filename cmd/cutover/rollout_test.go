@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -73,7 +75,8 @@ func TestRolloutSurvivesKill9AndRefusesASecondController(t *testing.T) {
 	dir := t.TempDir()
 	plan, state := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
 	os.WriteFile(plan, []byte(longStepPlan), 0o644)
-	args := []string{"--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state}
+	// No lease: this test shows the weight kept while no controller runs.
+	args := []string{"--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state, "--fail-safe-after", "off"}
 
 	first := startController(t, args...)
 	before := waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 3 })
@@ -228,5 +231,54 @@ func TestRolloutFailSafe(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if w := m.Weight(); w != 0 {
 		t.Errorf("weight %g 1.5s after the controller died with a 1s fail-safe, want 0", w)
+	}
+}
+
+// SIGTERM mid-rollout: exit 3 (never 0), the state says interrupted (and
+// counts steps from 1 in JSON), and a restart resumes the same step with
+// its hold kept.
+func TestRolloutSIGTERMIsInterruptedAndResumes(t *testing.T) {
+	t.Parallel()
+	admin, m, token := mirrorForRollout(t)
+	dir := t.TempDir()
+	plan, state := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
+	os.WriteFile(plan, []byte(longStepPlan), 0o644)
+	args := []string{"--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state}
+
+	first := startController(t, args...)
+	before := waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 2 })
+	first.Process.Signal(syscall.SIGTERM)
+	err := first.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("SIGTERM: %v, want exit code 3", err)
+	}
+	// The fail-safe lease is on by default (three intervals of 300ms).
+	time.Sleep(1500 * time.Millisecond)
+	if w := m.Weight(); w != 0 {
+		t.Errorf("weight %g 1.5s after the controller stopped, want 0 (the default fail-safe)", w)
+	}
+	code, stdout, _ := runCLI(t, "rollout", "--state", state, "status")
+	if code != 0 || !strings.Contains(stdout, "interrupted") {
+		t.Errorf("status after SIGTERM (exit %d):\n%s\nwant it to say interrupted", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, "rollout", "--state", state, "status", "--json")
+	var js struct {
+		Status string `json:"status"`
+		Step   int    `json:"step"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &js); code != 0 || err != nil || js.Status != rollout.StatusInterrupted || js.Step != 1 {
+		t.Errorf("status --json (exit %d, %v): %s; want status interrupted at step 1", code, err, stdout)
+	}
+
+	startController(t, args...)
+	after := waitState(t, state, func(st *rollout.State) bool { return st.Status == rollout.StatusProgressing && st.Looks > before.Looks })
+	if after.Step != before.Step || !after.StepStarted.Equal(before.StepStarted) || m.Weight() != 10 {
+		t.Errorf("after restart: step %d started %v at %g%%; before: step %d started %v: want the same step at 10%%, hold kept",
+			after.Step+1, after.StepStarted, m.Weight(), before.Step+1, before.StepStarted)
+	}
+	code, stdout, _ = runCLI(t, "rollout", "--state", state, "history")
+	if code != 0 || !strings.Contains(stdout, "interrupted") || !strings.Contains(stdout, "resuming progressing after an interruption") {
+		t.Errorf("history (exit %d):\n%s", code, stdout)
 	}
 }

@@ -77,7 +77,7 @@ func openDoors(ctx context.Context, f rolloutRunFlags, p *rollout.Plan, admins [
 		if fleet, err = rollout.NewFleet(admins, token); err != nil {
 			return d, fmt.Errorf("--mirror: %w", err)
 		}
-		fleet.Lease = f.failSafeAfter
+		fleet.Lease, fleet.Quorum = f.lease, f.quorum
 	}
 	needFleet := func(what string) error {
 		if fleet == nil {
