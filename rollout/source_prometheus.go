@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,23 +20,36 @@ import (
 
 // PrometheusSource measures a step from one Prometheus that scrapes every
 // mirror of the fleet (mirror/metrics.go), instead of polling each admin
-// API: the counts are the fleet's sums of increase() over the step's
-// window, and the latency verdict is the diff engine's test on samples
-// rebuilt from the summed compared-latency histograms.
+// API. At each look it reads every mirror's counters and subtracts what
+// each series held when the window opened (a series that went down, its
+// mirror restarted, counts from 0 again), so the counts are the fleet's
+// exact sums as of the last scrape; the latency verdict is the diff
+// engine's test on samples rebuilt from the summed compared-latency
+// histograms, and the pairs of each interval are rebuilt the same way.
 //
-// A window opens when Measure first sees its id and counts from then: a
-// controller restarted mid-step counts the step anew.
+// A window opens when Measure first sees its id: a controller restarted
+// mid-step counts the step anew.
 type PrometheusSource struct {
 	// URL is the Prometheus base URL.
 	URL string
-	// Selector narrows every metric to the fleet, e.g. `job="edge"` [none].
+	// Selector narrows every series to the fleet, e.g. `job="edge"` [none].
 	Selector string
 	// Now is the clock [time.Now].
 	Now func() time.Time
 
-	q      Prometheus
-	mu     sync.Mutex
-	opened map[string]time.Time
+	q   Prometheus
+	mu  sync.Mutex
+	win *promWindow
+}
+
+var _ Source = (*PrometheusSource)(nil)
+
+// promWindow is one open window: each series' value when it opened, and
+// at the previous look (for the interval's pairs).
+type promWindow struct {
+	id         string
+	base, prev map[string]float64
+	rng        *rand.Rand
 }
 
 // latencySamples caps the rebuilt samples per side, as the diff engine's
@@ -50,7 +65,7 @@ func (s *PrometheusSource) now() time.Time {
 
 // Check asks Prometheus whether it scrapes any mirror at all.
 func (s *PrometheusSource) Check(ctx context.Context) error {
-	v, err := s.query(ctx, fmt.Sprintf("count(%s%s)", mirror.MetricExchanges, s.match()), s.now())
+	v, err := s.query(ctx, fmt.Sprintf("count(%s%s)", mirror.MetricExchanges, s.match("")), s.now())
 	if err != nil {
 		return err
 	}
@@ -60,11 +75,18 @@ func (s *PrometheusSource) Check(ctx context.Context) error {
 	return nil
 }
 
-func (s *PrometheusSource) match() string {
-	if s.Selector == "" {
+// match is the selector of the series, with more matchers.
+func (s *PrometheusSource) match(more string) string {
+	parts := []string{}
+	for _, p := range []string{s.Selector, more} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	return "{" + s.Selector + "}"
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 func (s *PrometheusSource) query(ctx context.Context, q string, at time.Time) (model.Value, error) {
@@ -81,78 +103,114 @@ func (s *PrometheusSource) query(ctx context.Context, q string, at time.Time) (m
 	return v, nil
 }
 
+// series reads every series the measure is made of.
+func (s *PrometheusSource) series(ctx context.Context, at time.Time) (model.Vector, error) {
+	names := []string{mirror.MetricRequests, mirror.MetricErrors, mirror.MetricExchanges, mirror.MetricCompared,
+		mirror.MetricDifferent, mirror.MetricFailed, mirror.MetricSkipped, mirror.MetricComparedLatency + "_bucket"}
+	q := s.match(fmt.Sprintf(`__name__=~"%s"`, strings.Join(names, "|")))
+	v, err := s.query(ctx, q, at)
+	if err != nil {
+		return nil, err
+	}
+	vec, _ := v.(model.Vector)
+	return vec, nil
+}
+
 // Measure sums the fleet's counts over window id.
 func (s *PrometheusSource) Measure(ctx context.Context, id string) (Measure, error) {
-	now := s.now()
-	s.mu.Lock()
-	if s.opened == nil {
-		s.opened = map[string]time.Time{}
-	}
-	start, ok := s.opened[id]
-	if !ok {
-		s.opened = map[string]time.Time{id: now} // one window at a time
-	}
-	s.mu.Unlock()
-	m := Measure{Endpoints: map[string]EndpointCounts{}}
-	m.Counts.Skipped = map[string]int64{}
-	if !ok {
-		return m, nil
-	}
-	secs := max(1, int64(now.Sub(start)/time.Second))
-	by := func(metric, label string) (map[string]int64, error) {
-		q := fmt.Sprintf("sum by (%s) (increase(%s%s[%ds]))", label, metric, s.match(), secs)
-		if label == "" {
-			q = fmt.Sprintf("sum(increase(%s%s[%ds]))", metric, s.match(), secs)
-		}
-		v, err := s.query(ctx, q, now)
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]int64{}
-		if vec, ok := v.(model.Vector); ok {
-			for _, smp := range vec {
-				if f := float64(smp.Value); !math.IsNaN(f) {
-					out[string(smp.Metric[model.LabelName(label)])] += int64(math.Round(f))
-				}
-			}
-		}
-		return out, nil
-	}
-	var err error
-	var requests, errs, compared, different, failed, skipped, exchanges map[string]int64
-	for _, f := range []struct {
-		dst           *map[string]int64
-		metric, label string
-	}{
-		{&requests, mirror.MetricRequests, "side"}, {&errs, mirror.MetricErrors, "side"},
-		{&compared, mirror.MetricCompared, "endpoint"}, {&different, mirror.MetricDifferent, "endpoint"},
-		{&failed, mirror.MetricFailed, "side"}, {&skipped, mirror.MetricSkipped, "reason"},
-		{&exchanges, mirror.MetricExchanges, ""},
-	} {
-		if *f.dst, err = by(f.metric, f.label); err != nil {
-			return Measure{}, err
-		}
-	}
-	m.Legacy = Served{Requests: requests["legacy"], Errors: errs["legacy"]}
-	m.Candidate = Served{Requests: requests["candidate"], Errors: errs["candidate"]}
-	m.Counts.Requests = exchanges[""]
-	m.Counts.Failed.Legacy, m.Counts.Failed.Candidate, m.Counts.Failed.Both = failed["legacy"], failed["candidate"], failed["both"]
-	for reason, n := range skipped {
-		if n > 0 {
-			m.Counts.Skipped[reason] = n
-		}
-	}
-	for ep, n := range compared {
-		m.Endpoints[ep] = EndpointCounts{Compared: n, Different: different[ep]}
-		m.Counts.Compared += n
-		m.Counts.Different += different[ep]
-	}
-	v, err := s.query(ctx, fmt.Sprintf("sum by (side, le) (increase(%s_bucket%s[%ds]))", mirror.MetricComparedLatency, s.match(), secs), now)
+	vec, err := s.series(ctx, s.now())
 	if err != nil {
 		return Measure{}, err
 	}
-	legacy, candidate := histogramSamples(v, "legacy"), histogramSamples(v, "candidate")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := Measure{Endpoints: map[string]EndpointCounts{}}
+	m.Counts.Skipped = map[string]int64{}
+	if s.win == nil || s.win.id != id {
+		w := &promWindow{id: id, base: map[string]float64{}, prev: map[string]float64{}, rng: rand.New(rand.NewPCG(7, 11))}
+		for _, smp := range vec {
+			w.base[smp.Metric.String()] = float64(smp.Value)
+		}
+		w.prev = w.base
+		s.win = w
+		return m, nil
+	}
+	w := s.win
+	step := map[string]map[string]float64{} // metric name -> label value -> count
+	add := func(name, label string, v float64) {
+		if step[name] == nil {
+			step[name] = map[string]float64{}
+		}
+		step[name][label] += v
+	}
+	type bucketKey struct{ side, le string }
+	stepBuckets, lookBuckets := map[bucketKey]float64{}, map[bucketKey]float64{}
+	instances := map[string]bool{}
+	prev := map[string]float64{}
+	for _, smp := range vec {
+		key, v := smp.Metric.String(), float64(smp.Value)
+		if math.IsNaN(v) {
+			continue
+		}
+		base, last := w.base[key], w.prev[key]
+		if v < base { // the mirror restarted: its counter began at 0
+			base, w.base[key] = 0, 0
+		}
+		if v < last {
+			last = 0
+		}
+		prev[key] = v
+		instances[string(smp.Metric["instance"])] = true
+		name := string(smp.Metric[model.MetricNameLabel])
+		switch name {
+		case mirror.MetricComparedLatency + "_bucket":
+			k := bucketKey{string(smp.Metric["side"]), string(smp.Metric["le"])}
+			stepBuckets[k] += v - base
+			lookBuckets[k] += v - last
+		case mirror.MetricRequests, mirror.MetricErrors, mirror.MetricFailed:
+			add(name, string(smp.Metric["side"]), v-base)
+		case mirror.MetricCompared, mirror.MetricDifferent:
+			add(name, string(smp.Metric["endpoint"]), v-base)
+		case mirror.MetricSkipped:
+			add(name, string(smp.Metric["reason"]), v-base)
+		default:
+			add(name, "", v-base)
+		}
+	}
+	w.prev = prev
+	n := func(name, label string) int64 { return int64(math.Round(step[name][label])) }
+	m.Answered = len(instances)
+	m.Legacy = Served{Requests: n(mirror.MetricRequests, "legacy"), Errors: n(mirror.MetricErrors, "legacy")}
+	m.Candidate = Served{Requests: n(mirror.MetricRequests, "candidate"), Errors: n(mirror.MetricErrors, "candidate")}
+	m.Counts.Requests = n(mirror.MetricExchanges, "")
+	m.Counts.Failed.Legacy, m.Counts.Failed.Candidate, m.Counts.Failed.Both = n(mirror.MetricFailed, "legacy"), n(mirror.MetricFailed, "candidate"), n(mirror.MetricFailed, "both")
+	for reason := range step[mirror.MetricSkipped] {
+		if c := n(mirror.MetricSkipped, reason); c > 0 {
+			m.Counts.Skipped[reason] = c
+		}
+	}
+	for ep := range step[mirror.MetricCompared] {
+		c, d := n(mirror.MetricCompared, ep), n(mirror.MetricDifferent, ep)
+		m.Endpoints[ep] = EndpointCounts{Compared: c, Different: d}
+		m.Counts.Compared += c
+		m.Counts.Different += d
+	}
+	toVector := func(b map[bucketKey]float64) model.Vector {
+		var out model.Vector
+		for k, v := range b {
+			out = append(out, &model.Sample{Metric: model.Metric{"side": model.LabelValue(k.side), "le": model.LabelValue(k.le)}, Value: model.SampleValue(v)})
+		}
+		return out
+	}
+	legacy, candidate := histogramSamples(toVector(stepBuckets), "legacy"), histogramSamples(toVector(stepBuckets), "candidate")
 	m.Latency = []diff.LatencyVerdict{diff.JudgeLatency(legacy, candidate, diff.LatencyConfig{})}
+	// The interval's pairs: both sides rebuilt, in random order, so that
+	// whatever part of them the controller keeps is a uniform sample.
+	pl, pc := histogramSamples(toVector(lookBuckets), "legacy"), histogramSamples(toVector(lookBuckets), "candidate")
+	k := min(len(pl), len(pc))
+	w.rng.Shuffle(len(pl), func(i, j int) { pl[i], pl[j] = pl[j], pl[i] })
+	w.rng.Shuffle(len(pc), func(i, j int) { pc[i], pc[j] = pc[j], pc[i] })
+	m.Pairs = LatencyPairs{Legacy: pl[:k], Candidate: pc[:k]}
 	return m, nil
 }
 

@@ -60,7 +60,7 @@ func TestPrometheusSourceAgreesWithPolling(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				gates := judge(plan, plan.Steps[0], evidence{Step: m, Look: 1})
+				gates := judge(plan, plan.Steps[0], evidence{Step: m, StepPairs: m.Pairs, Look: 1})
 				out := map[string]string{}
 				for _, g := range gates {
 					out[g.Gate] = g.Verdict
