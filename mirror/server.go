@@ -84,7 +84,10 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 	s := &Server{cfg: cfg, m: m, log: log}
 	errLog := stdlog.New(log.With().Str("component", "http").Logger(), "", 0)
 	s.client = &http.Server{
-		Handler: refuseHandler(m, m), ConnContext: withFramingConn, ErrorLog: errLog,
+		Handler: refuseHandler(m, m), ErrorLog: errLog,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return withFramingConn(ConnContext(ctx, c), c)
+		},
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: cfg.IdleTimeout,
 	}
 	if cfg.H2C {

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -33,24 +34,22 @@ func TestGRPCCaptureReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	pcap := filepath.Join(t.TempDir(), "grpc.pcap")
-	td, err := testbed.StartTcpdump(ctx, pcap, "tcp port "+portOf(legacy.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
 	client := upstream.New(upstream.Config{Proto: upstream.ProtoH2, Timeout: 5 * time.Second})
 	defer client.Close()
 	base, _ := url.Parse(legacy.URL)
 	const calls = 5
-	for i := range calls {
-		r := client.Do(ctx, base, &diff.Request{Method: http.MethodPost, URI: testbed.GRPCMethod, Host: legacy.Addr,
-			Header: http.Header{"Content-Type": {"application/grpc"}, "Te": {"trailers"}},
-			Body:   testbed.GRPCFrame([]byte{'0' + byte(i)})})
-		if st, ok := r.GRPCStatus(); r.Failed() || !ok || st != 0 {
-			td.Stop()
-			t.Fatalf("call %d: %d %q grpc-status %v, want OK", i, r.Status, r.Err, r.Trailer)
+	err = testbed.Capture(ctx, pcap, "tcp port "+portOf(legacy.Addr), func() error {
+		for i := range calls {
+			r := client.Do(ctx, base, &diff.Request{Method: http.MethodPost, URI: testbed.GRPCMethod, Host: legacy.Addr,
+				Header: http.Header{"Content-Type": {"application/grpc"}, "Te": {"trailers"}},
+				Body:   testbed.GRPCFrame([]byte{'0' + byte(i)})})
+			if st, ok := r.GRPCStatus(); r.Failed() || !ok || st != 0 {
+				return fmt.Errorf("call %d: %d %q grpc-status %v, want OK", i, r.Status, r.Err, r.Trailer)
+			}
 		}
-	}
-	if err := td.Stop(); err != nil {
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 

@@ -166,3 +166,32 @@ func (c *conn) endLayer() {
 		l.h2.end()
 	}
 }
+
+// upgradeH2C switches a connection whose request e asked for h2c and got
+// 101 (m) to HTTP/2: the request is stream 1's, its answer is read from
+// the frames that follow (RFC 7540 section 3.2). false when the
+// connection has a layer already.
+func (c *conn) upgradeH2C(e *entry, m *message) bool {
+	if c.layer != noLayer {
+		return false
+	}
+	l := &layer{c: c, h2: newH2Conn(c)}
+	l.h2.streams[1] = &h2Stream{req: e.req, reqDone: true, e: e}
+	c.layer = l
+	c.r.msgs.put(m) // the 101 itself is no answer to compare
+	return true
+}
+
+// upgraded goes on after the 101 of an h2c upgrade: the parsers are done,
+// and the rest of the server's bytes (rest, of direction i) are HTTP/2.
+func (c *conn) upgraded(i int, sg reassembly.ScatterGather, rest []byte) {
+	c.dead = ""
+	for j := range c.halves {
+		if p := c.halves[j].p; p != nil {
+			p.st, p.m, p.held, p.line = stDead, nil, nil, nil
+		}
+	}
+	if len(rest) > 0 {
+		c.layered(i, sg, rest, 0)
+	}
+}

@@ -88,6 +88,7 @@ type framingFields struct {
 	hasTE   bool
 	clen    int64 // the Content-Length, -1 when absent
 	clBad   bool  // a Content-Length that is not a number, or two that differ
+	h2c     bool  // Upgrade: h2c (a request that asks for HTTP/2 in the clear)
 }
 
 // add notes one header field if it is one of the framing ones;
@@ -103,6 +104,8 @@ func (f *framingFields) add(name, value []byte, lastHost *string) {
 			}
 			f.host, f.hasHost = *lastHost, true
 		}
+	case 7:
+		f.h2c = f.h2c || bytes.EqualFold(name, []byte("Upgrade")) && bytes.EqualFold(trimOWS(value), []byte("h2c"))
 	case 14:
 		if string(name) == "Content-Length" || bytes.EqualFold(name, []byte("Content-Length")) {
 			f.addLength(trimOWS(value))

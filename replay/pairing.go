@@ -124,6 +124,9 @@ func (s responseSide) complete(m *message) {
 		s.c.orphans++
 		return
 	}
+	if m.status == 101 && e.req.framing.h2c && s.c.upgradeH2C(e, m) {
+		return // the answer comes on HTTP/2's stream 1 (layer.go)
+	}
 	e.resp = m
 	s.c.r.resolve(e)
 }

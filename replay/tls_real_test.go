@@ -83,16 +83,31 @@ func captureTLS(t *testing.T, ext string) *tlsCapture {
 	}
 	t.Cleanup(h2c.Stop)
 	c := &tlsCapture{pcap: filepath.Join(dir, "cap"+ext), keys: filepath.Join(dir, "keys.log"), bed: bed, front: front, h2c: h2c}
-	td, err := testbed.StartTcpdump(ctx, c.pcap, "tcp port "+portOf(front.Addr)+" or tcp port "+portOf(h2c.Addr))
+	filter := "tcp port " + portOf(front.Addr) + " or tcp port " + portOf(h2c.Addr)
+	err = testbed.Capture(ctx, c.pcap, filter, func() error {
+		os.Remove(c.keys) // a capture made again logs its own sessions
+		return curlTLS(c)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, run := range curlRuns {
-		url := front.URL
-		if run.h2c {
-			url = h2c.URL
+	if d := os.Getenv("CUTOVER_KEEP_CAPTURE"); d != "" {
+		for _, f := range []string{c.pcap, c.keys} {
+			b, _ := os.ReadFile(f)
+			os.WriteFile(filepath.Join(d, filepath.Base(f)), b, 0o644)
 		}
-		common := append([]string{"-sS", "-o", "/dev/null", "--cacert", front.CertFile}, run.args...)
+	}
+	return c
+}
+
+// curlTLS runs curlRuns against c's front doors, curl logging its keys.
+func curlTLS(c *tlsCapture) error {
+	for _, run := range curlRuns {
+		url := c.front.URL
+		if run.h2c {
+			url = c.h2c.URL
+		}
+		common := append([]string{"-sS", "-o", "/dev/null", "--cacert", c.front.CertFile}, run.args...)
 		var invocations [][]string
 		if run.h2c {
 			// curl 7.88 fails a second request on an h2c connection
@@ -113,21 +128,11 @@ func captureTLS(t *testing.T, ext string) *tlsCapture {
 			cmd := exec.Command("curl", args...)
 			cmd.Env = append(os.Environ(), "SSLKEYLOGFILE="+c.keys)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				td.Stop()
-				t.Fatalf("curl %s: %v: %s", run.name, err, out)
+				return fmt.Errorf("curl %s: %v: %s", run.name, err, out)
 			}
 		}
 	}
-	if err := td.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if d := os.Getenv("CUTOVER_KEEP_CAPTURE"); d != "" {
-		for _, f := range []string{c.pcap, c.keys} {
-			b, _ := os.ReadFile(f)
-			os.WriteFile(filepath.Join(d, filepath.Base(f)), b, 0o644)
-		}
-	}
-	return c
+	return nil
 }
 
 // tsharkDecrypted lists the requests tshark finds in a capture, decrypting

@@ -17,7 +17,8 @@ func newInspectCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect FILE...",
 		Short: "List the HTTP requests in captures (pcap, pcapng, gzip or not, HAR) without sending anything",
-		Long: `Read captures and print every HTTP/1.x request found, in capture order, with
+		Long: `Read captures and print every HTTP request found (HTTP/1.x, and HTTP/2 over
+TLS or h2c; TLS decrypted with --tls-keylog or a pcapng's secrets), in capture order, with
 the status of the recorded response when the capture holds it, then a summary
 of streams, requests, responses and what was skipped and why (gaps in the
 capture, malformed messages, TLS and other protocols).`,

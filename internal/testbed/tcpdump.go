@@ -27,7 +27,7 @@ type Tcpdump struct {
 // "tcp port 8443") selects into path (pcap), and returns once tcpdump is
 // listening.
 func StartTcpdump(ctx context.Context, path, filter string) (*Tcpdump, error) {
-	args := []string{"-i", "lo", "-U", "--immediate-mode", "-s", "0", "-w", path}
+	args := []string{"-i", "lo", "-U", "--immediate-mode", "-B", "16384", "-s", "0", "-w", path}
 	args = append(args, filter)
 	cmd := exec.CommandContext(ctx, "tcpdump", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -80,9 +80,34 @@ func (t *Tcpdump) Stop() error {
 		<-t.done
 	}
 	if t.dropped > 0 {
-		return fmt.Errorf("tcpdump: the kernel dropped %d packets", t.dropped)
+		return fmt.Errorf("tcpdump: %w (%d)", ErrDropped, t.dropped)
 	}
 	return nil
+}
+
+// ErrDropped is what Stop returns when the kernel dropped packets.
+var ErrDropped = errors.New("the kernel dropped packets")
+
+// Capture captures what traffic sends into path, as StartTcpdump does,
+// and makes the capture again (three tries) when the kernel dropped
+// packets: on a busy machine tcpdump can fall behind, and a capture that
+// lost packets is no record of what was sent.
+func Capture(ctx context.Context, path, filter string, traffic func() error) error {
+	var err error
+	for range 3 {
+		var td *Tcpdump
+		if td, err = StartTcpdump(ctx, path, filter); err != nil {
+			return err
+		}
+		if err = traffic(); err != nil {
+			td.Stop()
+			return err
+		}
+		if err = td.Stop(); !errors.Is(err, ErrDropped) {
+			return err
+		}
+	}
+	return err
 }
 
 // NeedPrograms skips t (fails it under CI=true) unless every program is on

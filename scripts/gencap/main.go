@@ -88,18 +88,23 @@ func load(path string) ([]packet, error) {
 	}
 }
 
-// serverPort is the destination port of the first SYN.
-func serverPort(pkts []packet) (uint16, error) {
+// serverPorts are the destination ports of the SYNs: a capture may hold
+// connections to several servers.
+func serverPorts(pkts []packet) (map[uint16]bool, error) {
+	ports := map[uint16]bool{}
 	for _, p := range pkts {
 		d := p.data
 		if len(d) >= 54 && binary.BigEndian.Uint16(d[12:14]) == 0x0800 && d[23] == 6 {
 			tcp := d[14+int(d[14]&0x0f)*4:]
 			if len(tcp) >= 14 && tcp[13]&0x12 == 0x02 {
-				return binary.BigEndian.Uint16(tcp[2:4]), nil
+				ports[binary.BigEndian.Uint16(tcp[2:4])] = true
 			}
 		}
 	}
-	return 0, errors.New("no SYN in the capture: cannot tell the server")
+	if len(ports) == 0 {
+		return nil, errors.New("no SYN in the capture: cannot tell the server")
+	}
+	return ports, nil
 }
 
 // adjust updates a one's-complement checksum for 16-bit words old → new (RFC 1624).
@@ -129,7 +134,7 @@ func run(in, out string, sizeFlag string) error {
 	if len(pkts) == 0 {
 		return fmt.Errorf("%s: no packets", in)
 	}
-	port, err := serverPort(pkts)
+	servers, err := serverPorts(pkts)
 	if err != nil {
 		return err
 	}
@@ -156,7 +161,7 @@ func run(in, out string, sizeFlag string) error {
 				ip := d[14:]
 				ihl := int(ip[0]&0x0f) * 4
 				at := 12 // the client is the source, unless the server sends
-				if ip[9] == 6 && len(ip) >= ihl+4 && binary.BigEndian.Uint16(ip[ihl:]) == port {
+				if ip[9] == 6 && len(ip) >= ihl+4 && servers[binary.BigEndian.Uint16(ip[ihl:])] {
 					at = 16
 				}
 				old := append([]byte(nil), ip[at:at+4]...)
