@@ -44,7 +44,8 @@ func (f mirrorFlags) validate() error {
 	var c check
 	c.positive("max-body", f.maxBody)
 	c.positive("queue", int64(f.queue))
-	c.positive("queue-bytes", f.queueBytes)
+	c.notNegative("queue-bytes", f.queueBytes) // deprecated: 0 means unset
+	c.positive("body-budget", f.bodyBudget)
 	c.positive("workers", int64(f.workers))
 	c.duration("shadow-timeout", f.shadowTimeout)
 	c.duration("shutdown-timeout", f.shutdownTimeout)
