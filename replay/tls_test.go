@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -221,4 +222,57 @@ func FuzzReadTLS(f *testing.F) {
 			t.Errorf("sharded read differs: records (-one +sharded):\n%s\nerrors %v / %v", d, err, err2)
 		}
 	})
+}
+
+// TestTLSSessionSkips: sessions that cannot be decrypted say why.
+func TestTLSSessionSkips(t *testing.T) {
+	t.Parallel()
+	random := make([]byte, 32)
+	random[0] = 7
+	record := func(typ byte, version uint16, body []byte) []byte {
+		return append([]byte{typ, byte(version >> 8), byte(version), byte(len(body) >> 8), byte(len(body))}, body...)
+	}
+	handshake := func(typ byte, body []byte) []byte {
+		return record(recordHandshake, 0x0301, append([]byte{typ, 0, byte(len(body) >> 8), byte(len(body))}, body...))
+	}
+	clientHello := handshake(hsClientHello, append(append([]byte{3, 3}, random...), 0, 0, 2, 0xc0, 0x2f, 1, 0))
+	serverHello := func(version, suite uint16) []byte {
+		body := append(append([]byte{3, 3}, make([]byte, 32)...), 0, byte(suite>>8), byte(suite), 0)
+		if version == versionTLS13 {
+			body = append(body, 0, 6, 0, 43, 0, 2, 3, 4)
+		} else {
+			body[1] = byte(version)
+		}
+		return handshake(hsServerHello, body)
+	}
+	encrypted := record(recordData, 0x0303, make([]byte, 40))
+	master := "CLIENT_RANDOM " + hex.EncodeToString(random) + " " + strings.Repeat("ab", 48) + "\n"
+	tests := []struct {
+		name   string
+		keys   string
+		server []byte
+		want   string
+	}{
+		{"tls 1.2 cbc", master, serverHello(versionTLS12, 0xc013), ReasonTLSUnsupported},
+		{"tls 1.1", master, serverHello(0x0302, 0xc02f), ReasonTLSUnsupported},
+		{"a 1.3 suite in tls 1.2", master, serverHello(versionTLS12, 0x1301), ReasonTLSUnsupported},
+		{"no key for the session", "CLIENT_RANDOM " + strings.Repeat("00", 32) + " " + strings.Repeat("ab", 48) + "\n", serverHello(versionTLS12, 0xc02f), ReasonTLSNoKey},
+		{"tls 1.3 without its traffic secrets", master, serverHello(versionTLS13, 0x1301), ReasonTLSNoKey},
+		{"wrong master secret", master, serverHello(versionTLS12, 0xc02f), ReasonTLSDecrypt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := NewKeyLog()
+			if err := keys.Parse(strings.NewReader(tt.keys)); err != nil {
+				t.Fatal(err)
+			}
+			s := newTLSSession(keys, func(int, []byte, int64, int64, time.Time) { t.Error("plaintext from a session that cannot be read") })
+			at := func(int) time.Time { return time.Time{} }
+			s.feed(roleClient, clientHello, at)
+			s.feed(roleServer, append(append(tt.server, record(recordCCS, 0x0303, []byte{1})...), encrypted...), at)
+			if s.fail != tt.want {
+				t.Errorf("fail %q, want %q", s.fail, tt.want)
+			}
+		})
+	}
 }
