@@ -168,28 +168,59 @@ func boundedKey(m map[string]int64, k string) string {
 	return "other"
 }
 
-// Add counts one exchange: failed when legacy or candidate gave no HTTP
-// answer, else compared, and different when at least one difference is not
-// noise for it. A difference is noise for its exchange when the secondary
-// differed from legacy at the same path and kind in that exchange, or when
-// legacy is known to vary there about as often (NoiseConfig, without its
-// absolute margin). Whether a field is reported is decided later, in
-// Summary, from the final counts; so a difference under the absolute margin
-// can make its exchange different without its field being reported.
+// Comparison is one exchange compared, ready to be recorded: comparing is
+// the costly half of Add (decoding and walking both bodies), recording the
+// cheap one. A source that counts an exchange in more than one aggregator
+// of the same configuration (a run and its current window) compares once
+// and records the one Comparison into each.
+type Comparison struct {
+	ex                            *Exchange
+	endpoint                      string
+	legacyFailed, candidateFailed bool
+	measured                      bool // the secondary answered: noise measured
+	raw, noise                    []keyedDiff
+}
+
+// Exchange is the exchange compared.
+func (c *Comparison) Exchange() *Exchange { return c.ex }
+
+// Compare compares ex under a's configuration without counting it.
+// It takes no lock. ex is retained by the Comparison.
+func (a *Aggregator) Compare(ex *Exchange) *Comparison {
+	c := &Comparison{
+		ex:              ex,
+		endpoint:        a.Endpoint(ex.Request.Method, ex.Request.URI),
+		legacyFailed:    ex.Legacy.Failed(),
+		candidateFailed: ex.Candidate.Failed(),
+	}
+	if !c.legacyFailed && !c.candidateFailed {
+		c.raw = distinctKeys(a.cfg.Compare(ex.Legacy, ex.Candidate))
+	}
+	c.measured = !c.legacyFailed && ex.Secondary != nil && !ex.Secondary.Failed()
+	if c.measured {
+		c.noise = distinctKeys(a.cfg.Compare(ex.Legacy, ex.Secondary))
+	}
+	return c
+}
+
+// Add counts one exchange: Record(Compare(ex)).
+func (a *Aggregator) Add(ex *Exchange) { a.Record(a.Compare(ex)) }
+
+// Record counts one compared exchange: failed when legacy or candidate
+// gave no HTTP answer, else compared, and different when at least one
+// difference is not noise for it. A difference is noise for its exchange
+// when the secondary differed from legacy at the same path and kind in
+// that exchange, or when legacy is known to vary there about as often
+// (NoiseConfig, without its absolute margin). Whether a field is reported
+// is decided later, in Summary, from the final counts; so a difference
+// under the absolute margin can make its exchange different without its
+// field being reported.
 //
-// A secondary answer, when present, is compared with legacy to measure
-// noise. Comparison runs before the lock is taken. ex is not retained.
-func (a *Aggregator) Add(ex *Exchange) {
-	name := a.Endpoint(ex.Request.Method, ex.Request.URI)
-	legacyFailed, candidateFailed := ex.Legacy.Failed(), ex.Candidate.Failed()
-	var raw, noise []keyedDiff
-	if !legacyFailed && !candidateFailed {
-		raw = distinctKeys(a.cfg.Compare(ex.Legacy, ex.Candidate))
-	}
-	measured := !legacyFailed && ex.Secondary != nil && !ex.Secondary.Failed()
-	if measured {
-		noise = distinctKeys(a.cfg.Compare(ex.Legacy, ex.Secondary))
-	}
+// c must come from Compare of an aggregator with a's configuration (a
+// itself, or the aggregator a Window was made from).
+func (a *Aggregator) Record(c *Comparison) {
+	ex, name, raw, noise := c.ex, c.endpoint, c.raw, c.noise
+	legacyFailed, candidateFailed, measured := c.legacyFailed, c.candidateFailed, c.measured
 
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -13,11 +13,39 @@ func (l *latencyHist) encode() string {
 	if l.n == 0 {
 		return ""
 	}
-	b, err := l.h.Encode(hdr.V2CompressedEncodingCookieBase)
+	return encodeHist(l.h)
+}
+
+func encodeHist(h *hdr.Histogram) string {
+	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
 	if err != nil {
 		return "" // cannot happen for a histogram made by newLatencyHist
 	}
 	return string(b)
+}
+
+// histJobs are histograms copied under the aggregator's lock (a copy of
+// their counts is cheap) and encoded into a summary after it is released
+// (compressing is not), so that Summary holds the lock no longer than
+// before the summary carried histograms.
+type histJobs []histJob
+
+type histJob struct {
+	snap *hdr.Snapshot
+	dst  func(*Summary) *string
+}
+
+func (j *histJobs) add(l *latencyHist, dst func(*Summary) *string) {
+	if l == nil || l.n == 0 {
+		return
+	}
+	*j = append(*j, histJob{l.h.Export(), dst})
+}
+
+func (j histJobs) run(s *Summary) {
+	for _, job := range j {
+		*job.dst(s) = encodeHist(hdr.Import(job.snap))
+	}
 }
 
 // merge adds o's values to l.

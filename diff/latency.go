@@ -207,7 +207,6 @@ func (l *latencyHist) percentiles() Percentiles {
 		Max:   maxMs,
 		Mean:  round3(float64(l.sum) / float64(l.n) / float64(time.Millisecond)),
 		Count: l.n,
-		Hist:  l.encode(),
 	}
 }
 

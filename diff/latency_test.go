@@ -103,10 +103,6 @@ func TestLatencyHistPercentiles(t *testing.T) {
 		h.record(time.Duration(i) * time.Millisecond)
 	}
 	got := h.percentiles()
-	if got.Hist == "" {
-		t.Error("percentiles carry no histogram")
-	}
-	got.Hist = "" // its bytes are the library's; merge_test.go reads it back
 	// Two significant digits: values within 1% of the exact ones.
 	want := Percentiles{P50: 50.175, P90: 90.111, P99: 99.327, Max: 100, Mean: 50.5, Count: 100}
 	if diff := cmp.Diff(want, got); diff != "" {

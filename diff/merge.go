@@ -127,10 +127,12 @@ func (h *histPair) percentilesBoth(curve bool) SideLatency {
 	if h.legacy == nil {
 		return SideLatency{}
 	}
+	out := SideLatency{h.legacy.percentiles(), h.candidate.percentiles()}
 	if curve {
-		return SideLatency{h.legacy.percentilesWithCurve(), h.candidate.percentilesWithCurve()}
+		out = SideLatency{h.legacy.percentilesWithCurve(), h.candidate.percentilesWithCurve()}
 	}
-	return SideLatency{h.legacy.percentiles(), h.candidate.percentiles()}
+	out.Legacy.Hist, out.Candidate.Hist = h.legacy.encode(), h.candidate.encode()
+	return out
 }
 
 type sideHists struct{ total, ttfb histPair }
@@ -362,6 +364,7 @@ func mergeSeries(in []*Series) (*Series, error) {
 	for _, k := range slices.Sorted(maps.Keys(byStart)) {
 		a := byStart[k]
 		a.p.LatencyMs = SeriesLatency{a.l.interval(), a.c.interval()}
+		a.p.LatencyMs.Legacy.Hist, a.p.LatencyMs.Candidate.Hist = a.l.encode(), a.c.encode()
 		out.Points = append(out.Points, a.p)
 	}
 	return out, nil

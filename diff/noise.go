@@ -111,22 +111,51 @@ func (t *noiseTable) add(keys []keyedDiff) {
 	}
 }
 
+// NoiseSample is two legacy answers to one request compared, ready to be
+// recorded (see Comparison: compare once, record into run and window).
+type NoiseSample struct {
+	endpoint string
+	keys     []keyedDiff
+	useless  bool // an answer failed
+}
+
+// CompareNoise compares two answers of legacy to req without counting
+// them. It takes no lock.
+func (a *Aggregator) CompareNoise(req Request, first, second *Response) *NoiseSample {
+	if first.Failed() || second.Failed() {
+		return &NoiseSample{useless: true}
+	}
+	return &NoiseSample{endpoint: a.Endpoint(req.Method, req.URI), keys: distinctKeys(a.cfg.Compare(first, second))}
+}
+
 // AddNoiseSample records that two answers of legacy to the same request
 // differ where they do: every difference is noise for req's endpoint.
 // first and second are legacy's answers; a failed one makes the sample
 // useless and it is ignored. It counts no request: the source calls Add or
 // Skip for the request too if it also sent it to the candidate.
 func (a *Aggregator) AddNoiseSample(req Request, first, second *Response) {
-	if first.Failed() || second.Failed() {
+	a.RecordNoise(a.CompareNoise(req, first, second))
+}
+
+// RecordNoise records a sample made by CompareNoise.
+func (a *Aggregator) RecordNoise(n *NoiseSample) {
+	if n.useless {
 		return
 	}
-	name := a.Endpoint(req.Method, req.URI)
-	keys := distinctKeys(a.cfg.Compare(first, second))
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.endpoint(name).addNoise(keys, a.cfg.MaxFields)
-	a.noise.add(keys)
+	a.endpoint(n.endpoint).addNoise(n.keys, a.cfg.MaxFields)
+	a.noise.add(n.keys)
 }
+
+// DefaultNoiseSamples is how many requests learn legacy's own noise, when
+// there is no secondary and the source is not told otherwise: the same for
+// every source.
+const DefaultNoiseSamples = 100
+
+// NoiseLearnable reports whether a request of method may be sent to legacy
+// a second time to learn noise: only safe methods that read.
+func NoiseLearnable(method string) bool { return method == "GET" || method == "HEAD" }
 
 // rates returns the field's counts, with the noise of the endpoint or,
 // when it has seen none, of all endpoints.

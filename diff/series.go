@@ -141,7 +141,8 @@ func (p *seriesPoint) merge(o *seriesPoint) {
 }
 
 // snapshot renders the series; weighted says whether to show the weight.
-func (s *series) snapshot(weighted bool) *Series {
+// The histograms are exported into jobs, encoded once the lock is released.
+func (s *series) snapshot(weighted bool, jobs *histJobs) *Series {
 	if s == nil || len(s.points) == 0 {
 		return nil
 	}
@@ -152,6 +153,9 @@ func (s *series) snapshot(weighted bool) *Series {
 			pt.Exchanges, pt.Compared, pt.Different, pt.Failed = p.exchanges, p.compared, p.different, p.failed
 			pt.Status5xx = Sides{p.l5xx, p.c5xx}
 			pt.LatencyMs = SeriesLatency{p.legacy.interval(), p.candidate.interval()}
+			i := len(out.Points)
+			jobs.add(p.legacy, func(s *Summary) *string { return &s.Series.Points[i].LatencyMs.Legacy.Hist })
+			jobs.add(p.candidate, func(s *Summary) *string { return &s.Series.Points[i].LatencyMs.Candidate.Hist })
 			if weighted {
 				w := p.weight
 				pt.Weight = &w
@@ -162,11 +166,11 @@ func (s *series) snapshot(weighted bool) *Series {
 	return out
 }
 
-// interval renders a series histogram.
+// interval renders a series histogram, without its encoding.
 func (l *latencyHist) interval() IntervalLatency {
 	if l.n == 0 {
 		return IntervalLatency{}
 	}
 	p := l.percentiles()
-	return IntervalLatency{P50: p.P50, P99: p.P99, Max: p.Max, Hist: p.Hist}
+	return IntervalLatency{P50: p.P50, P99: p.P99, Max: p.Max}
 }

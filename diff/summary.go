@@ -149,7 +149,8 @@ func ParseSummary(data []byte) (*Summary, error) {
 // for source ("replay" or "mirror"). It may be called at any time, also
 // while exchanges are being added; the latency tests run outside the lock.
 func (a *Aggregator) Summary(source string) Summary {
-	s, tests := a.snapshot(source)
+	s, tests, jobs := a.snapshot(source)
+	jobs.run(&s)
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
 		e.LatencyVerdict = a.judgeLatency(tests[i], e.LatencyMs)
@@ -179,9 +180,10 @@ func (a *Aggregator) judgeLatency(t latencySample, p SideLatency) LatencyVerdict
 
 // snapshot copies the state under the lock. tests holds each endpoint's
 // reservoir in the order of s.Endpoints, then the overall one.
-func (a *Aggregator) snapshot(source string) (Summary, []latencySample) {
+func (a *Aggregator) snapshot(source string) (Summary, []latencySample, histJobs) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var jobs histJobs
 	s := Summary{
 		Schema:    SummarySchema,
 		Source:    source,
@@ -191,19 +193,25 @@ func (a *Aggregator) snapshot(source string) (Summary, []latencySample) {
 		TTFBMs:    SideLatency{a.legacyTTFB.percentiles(), a.candidateTTFB.percentiles()},
 		Reasons:   []string{},
 		Status5xx: a.extra.status5xx,
-		Series:    a.extra.series.snapshot(a.extra.weights.seen || source == "mirror"),
+		Series:    a.extra.series.snapshot(a.extra.weights.seen || source == "mirror", &jobs),
 		Run:       a.runInfo(source),
 	}
 	s.Counts.Skipped = maps.Clone(a.counts.Skipped)
 	names := slices.Sorted(maps.Keys(a.endpoints))
 	tests := make([]latencySample, 0, len(names)+1)
-	for _, name := range names {
+	for i, name := range names {
 		ep := a.endpoints[name]
 		s.Endpoints = append(s.Endpoints, a.endpointSummary(name, ep))
 		tests = append(tests, sampleOf(&ep.reservoir))
+		jobs.add(ep.legacy, func(s *Summary) *string { return &s.Endpoints[i].LatencyMs.Legacy.Hist })
+		jobs.add(ep.candidate, func(s *Summary) *string { return &s.Endpoints[i].LatencyMs.Candidate.Hist })
 	}
 	tests = append(tests, sampleOf(&a.reservoir))
-	return s, tests
+	jobs.add(a.legacy, func(s *Summary) *string { return &s.LatencyMs.Legacy.Hist })
+	jobs.add(a.candidate, func(s *Summary) *string { return &s.LatencyMs.Candidate.Hist })
+	jobs.add(a.legacyTTFB, func(s *Summary) *string { return &s.TTFBMs.Legacy.Hist })
+	jobs.add(a.candidateTTFB, func(s *Summary) *string { return &s.TTFBMs.Candidate.Hist })
+	return s, tests, jobs
 }
 
 func (a *Aggregator) endpointSummary(name string, ep *endpointState) EndpointSummary {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cutover/cutover/diff"
 )
 
 // Config is what a Mirror is built from. Zero values of the optional fields
@@ -42,9 +44,15 @@ type Config struct {
 	// QueueSize bounds shadow requests waiting for a worker [1024]; when
 	// full, new ones are dropped and counted as queue_full.
 	QueueSize int
-	// QueueBytes bounds the bodies held by queued shadow copies (request
-	// and primary answer) [256 MiB]: a queue of large answers must not
-	// exhaust memory; past it, copies are dropped as queue_full.
+	// BodyBudget bounds the body bytes held for comparison by every
+	// request in flight together: request bodies read ahead, the
+	// primary's and the shadow's answers [256 MiB]. Memory then follows
+	// the budget, not the number of connections; a request that finds it
+	// spent is served all the same and skipped as body_budget. Requests
+	// that will not be compared (sampled out, unsafe) hold nothing.
+	BodyBudget int64
+	// QueueBytes is the former name of BodyBudget, used when BodyBudget
+	// is zero.
 	QueueBytes int64
 	// Workers is the number of shadow senders [64].
 	Workers int
@@ -55,7 +63,8 @@ type Config struct {
 	Unsafe bool
 	// NoiseSamples, without a Secondary, is how many safe (GET, HEAD)
 	// requests are sent to legacy a second time so that the diff engine
-	// learns what legacy varies on by itself [200]; negative disables it.
+	// learns what legacy varies on by itself [diff.DefaultNoiseSamples];
+	// negative disables it.
 	NoiseSamples int
 	// UpstreamProto is the protocol shadow copies are sent in:
 	// upstream.ProtoH1 (""), ProtoH2 or ProtoAuto, so that a candidate
@@ -82,14 +91,17 @@ func (c Config) withDefaults() Config {
 	if c.QueueSize <= 0 {
 		c.QueueSize = 1024
 	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = 256 << 20
+	if c.BodyBudget <= 0 {
+		c.BodyBudget = c.QueueBytes
+	}
+	if c.BodyBudget <= 0 {
+		c.BodyBudget = 256 << 20
 	}
 	if c.Workers <= 0 {
 		c.Workers = 64
 	}
 	if c.NoiseSamples == 0 {
-		c.NoiseSamples = 200
+		c.NoiseSamples = diff.DefaultNoiseSamples
 	}
 	if c.ShadowTimeout <= 0 {
 		c.ShadowTimeout = 10 * time.Second

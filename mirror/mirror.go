@@ -1,9 +1,9 @@
 package mirror
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	stdlog "log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -18,37 +18,59 @@ import (
 )
 
 // Recorder receives every request's outcome: a compared exchange, or the
-// reason it was not compared. *diff.Aggregator is one.
+// reason it was not compared. An exchange is compared once and the one
+// comparison recorded into the run and into the current window, which
+// Window makes with the noise learned so far. *diff.Aggregator is one.
 type Recorder interface {
-	Add(ex *diff.Exchange)
-	Skip(endpoint, reason string)
 	Endpoint(method, uri string) string
+	Compare(ex *diff.Exchange) *diff.Comparison
+	Record(c *diff.Comparison)
+	Skip(endpoint, reason string)
+	// CompareNoise and RecordNoise learn what legacy varies on from two
+	// legacy answers to one request.
+	CompareNoise(req diff.Request, first, second *diff.Response) *diff.NoiseSample
+	RecordNoise(n *diff.NoiseSample)
+	Window() *diff.Aggregator
 }
 
-// noiseLearner is a Recorder that can also learn what legacy varies on
-// from two legacy answers to one request (*diff.Aggregator can).
-type noiseLearner interface {
-	AddNoiseSample(req diff.Request, first, second *diff.Response)
+var _ Recorder = (*diff.Aggregator)(nil)
+
+// sender is how both sides are sent to: one sender, one clock. Begin puts
+// the shadow's copy on the wire from the client's goroutine without
+// waiting, at the same moment as the primary; a worker finishes it.
+type sender interface {
+	Send(ctx context.Context, base *url.URL, out *upstream.Outgoing) *diff.Response
+	Begin(base *url.URL, out *upstream.Outgoing) upstream.Pending
 }
+
+var _ sender = (*upstream.Client)(nil)
 
 // Mirror is the shadow proxy's handler. Create it with New, serve it with
 // any http.Server, and Close it to drain the shadows.
 type Mirror struct {
-	cfg     Config
-	log     zerolog.Logger
-	rec     Recorder
-	split   *splitter
-	proxies [2]*httputil.ReverseProxy
-	shadows *shadowPool
-	served  [2]*sideStats
-	metrics *metrics
-	started time.Time
-	windows *windows // nil when rec cannot make windows
+	cfg      Config
+	log      zerolog.Logger
+	rec      Recorder
+	split    *splitter
+	targets  [2]*url.URL
+	primary  sender // the client's answer, relayed as read
+	upgrades [2]*httputil.ReverseProxy
+	clients  []*upstream.Client // to close
+	shadows  *shadowPool
+	budget   *budget
+	served   [2]*sideStats
+	metrics  *metrics
+	started  time.Time
+	windows  *windows
 
 	// leaseUntil, when not zero, is when the weight falls back to 0 unless
 	// renewed (UnixNano): the fail-safe for a controller that died.
 	leaseUntil atomic.Int64
 }
+
+// primaryTimeout bounds one primary exchange. The client's own going away
+// cancels it; the bound is for a target that never finishes.
+const primaryTimeout = 24 * time.Hour
 
 // New builds a Mirror from a valid cfg. Its shadow workers run until Close.
 func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
@@ -57,22 +79,25 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Mirror{cfg: cfg, log: log, rec: rec, split: newSplitter(cfg), started: time.Now()}
+	m.targets = [2]*url.URL{sideLegacy: cfg.Legacy, sideCandidate: cfg.Candidate}
 	m.served = [2]*sideStats{newSideStats(), newSideStats()}
 	m.metrics = newMetrics(m)
-	m.proxies[sideLegacy] = m.newProxy(cfg.Legacy)
-	m.proxies[sideCandidate] = m.newProxy(cfg.Candidate)
-	client := upstream.New(upstream.Config{
-		Timeout: cfg.ShadowTimeout,
-		MaxBody: cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
-		Header:  http.Header{ShadowHeader: {"1"}},
-		Proto:   cfg.UpstreamProto, TLS: cfg.UpstreamTLS,
+	m.budget = newBudget(cfg.BodyBudget)
+	m.upgrades = [2]*httputil.ReverseProxy{newUpgradeProxy(cfg.Legacy, log), newUpgradeProxy(cfg.Candidate, log)}
+	// Both sides are sent by the same sender with the same clock; the
+	// shadow's copies only carry the shadow header and a shorter timeout.
+	primary := upstream.New(upstream.Config{Timeout: primaryTimeout, MaxBody: cfg.MaxBody + 1, MaxConnsPerTarget: 1024, TLS: cfg.UpstreamTLS})
+	shadow := upstream.New(upstream.Config{
+		Timeout:           cfg.ShadowTimeout,
+		MaxBody:           cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"
+		Header:            http.Header{ShadowHeader: {"1"}},
+		MaxConnsPerTarget: 1024,
+		Proto:             cfg.UpstreamProto, TLS: cfg.UpstreamTLS,
 	})
-	if w, ok := rec.(windower); ok {
-		m.windows = newWindows(w)
-	}
-	m.shadows = newShadowPool(cfg, client, m.record, m.skip, log)
-	if _, ok := rec.(noiseLearner); ok && cfg.Secondary == nil && cfg.NoiseSamples > 0 {
-		m.shadows.noise = m.learnNoise
+	m.primary, m.clients = primary, []*upstream.Client{primary, shadow}
+	m.windows = newWindows(rec)
+	m.shadows = newShadowPool(cfg, shadow, m.targets, m.settle, log)
+	if cfg.Secondary == nil && cfg.NoiseSamples > 0 {
 		m.shadows.noiseLeft.Store(int64(cfg.NoiseSamples))
 	}
 	return m, nil
@@ -117,129 +142,178 @@ func (m *Mirror) expireLease() {
 	m.metrics.weight.Set(0)
 }
 
-// record counts a finished shadow exchange, in the run and in the window.
-func (m *Mirror) record(ex *diff.Exchange) {
-	ex.Weight = m.Weight() // for the time series
-	m.rec.Add(ex)
-	if m.windows != nil {
-		m.windows.current().agg.Add(ex)
-	}
-}
-
-func (m *Mirror) learnNoise(req diff.Request, first, second *diff.Response) {
-	m.rec.(noiseLearner).AddNoiseSample(req, first, second)
-	if m.windows != nil {
-		m.windows.current().agg.AddNoiseSample(req, first, second)
-	}
-}
-
 // Close stops taking shadow copies and waits for those queued until ctx is
 // done; whatever is left then is counted as skipped "shutdown".
-func (m *Mirror) Close(ctx context.Context) { m.shadows.close(ctx) }
-
-// flight is what the primary path learns of one request.
-type flight struct {
-	start     time.Time
-	headersAt time.Time
-	status    int
-	proto     string
-	header    http.Header
-	trailer   http.Header // the answer's, filled in once its body is read
-	capture   *answerCapture
-	err       string
-}
-
-type flightKey struct{}
-
-func (m *Mirror) newProxy(target *url.URL) *httputil.ReverseProxy {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// The default keeps 2 idle connections per host: under load a proxy
-	// would open and close a connection for most requests.
-	transport.MaxIdleConns = 1024
-	transport.MaxIdleConnsPerHost = 512
-	transport.Proxy = nil
-	return &httputil.ReverseProxy{
-		Transport: transport,
-		// The proxy's own complaints (a body copy cut off) go to our
-		// logger, never to the standard library's global one.
-		ErrorLog: stdlog.New(m.log.With().Str("component", "proxy").Logger(), "", 0),
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Host = pr.In.Host // the target sees the host the client asked for
-			pr.SetXForwarded()
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			f, _ := resp.Request.Context().Value(flightKey{}).(*flight)
-			if f == nil || resp.StatusCode == http.StatusSwitchingProtocols {
-				// An upgraded connection's body is the tunnel itself: the
-				// proxy needs it writable, and it is never compared.
-				return nil
-			}
-			f.headersAt = time.Now()
-			f.status, f.proto, f.header, f.trailer = resp.StatusCode, resp.Proto, resp.Header.Clone(), resp.Trailer
-			f.capture = &answerCapture{r: resp.Body, cap: m.cfg.MaxBody}
-			resp.Body = f.capture
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if f, _ := r.Context().Value(flightKey{}).(*flight); f != nil {
-				f.err = upstream.Describe(err)
-			}
-			w.WriteHeader(http.StatusBadGateway)
-		},
+func (m *Mirror) Close(ctx context.Context) {
+	m.shadows.close(ctx)
+	for _, c := range m.clients {
+		c.Close()
 	}
 }
 
-// ServeHTTP serves r from the primary side and hands a copy to the shadow.
+// ServeHTTP serves r from the primary side and hands a copy to the shadow
+// as soon as the request and its body are known, so that both sides are
+// sent at the same moment of load. The client never waits for the shadow.
 func (m *Mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.expireLease()
 	primary, sampled := m.split.route(r)
 	endpoint := m.rec.Endpoint(r.Method, r.URL.RequestURI())
 	skip := m.skipReason(r, sampled)
-	if skip == "upgrade" {
+	if skip == ReasonUpgrade {
 		// A tunnel can live for hours and outlive a graceful shutdown
 		// (hijacked connections are not waited for): count it now.
 		m.skip(endpoint, skip)
-		m.proxies[primary].ServeHTTP(w, r)
+		m.upgrades[primary].ServeHTTP(w, r)
 		return
 	}
 
-	var tee *teeBody
+	req := diff.Request{Method: r.Method, URI: r.URL.RequestURI(), Host: r.Host, Header: forwardedHeader(r)}
+	out := &upstream.Outgoing{Req: &req, Keep: -1} // what is not compared is never kept
+	acct := m.budget.account()
 	// ContentLength 0 is a request without a body whatever its Body says
-	// (HTTP/2 gives a GET an empty reader; the proxy then never reads it).
-	if skip == "" && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		tee = &teeBody{r: r.Body, cap: m.cfg.MaxBody}
-		r.Body = tee
-	}
-	f := &flight{start: time.Now()}
-	r = r.WithContext(context.WithValue(r.Context(), flightKey{}, f))
-
-	// The ReverseProxy aborts with http.ErrAbortHandler when the answer
-	// breaks off mid-body; account for the request, then let it go on.
-	defer func() {
-		if p := recover(); p != nil {
-			if f.err == "" {
-				f.err = "answer broke off"
-			}
-			m.finish(r, primary, endpoint, skip, f, tee)
-			panic(p)
+	// (HTTP/2 gives a GET an empty reader).
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	switch {
+	case hasBody && skip == "":
+		body, rest, reason, fault := readRequestBody(r, m.cfg.MaxBody, acct)
+		if fault != "" {
+			acct.release()
+			m.refuse(w, primary, endpoint, fault)
+			return
 		}
-	}()
-	m.proxies[primary].ServeHTTP(w, r)
-	m.finish(r, primary, endpoint, skip, f, tee)
+		req.Body, skip = body, reason
+		if rest != nil {
+			out.Body, out.ContentLength = rest, r.ContentLength
+		}
+	case hasBody:
+		out.Body, out.ContentLength = r.Body, r.ContentLength
+	}
+
+	var p *pair
+	if skip == "" {
+		p = &pair{endpoint: endpoint, time: time.Now(), req: req, primary: primary, acct: acct}
+		if reason := m.shadows.submit(p, connOf(r)); reason != "" {
+			skip, p = reason, nil
+		} else {
+			out.Keep, out.Budget = m.cfg.MaxBody+1, acct
+		}
+	}
+
+	relay := newClientRelay(w)
+	out.Relay = relay
+	answer := m.primary.Send(r.Context(), m.targets[primary], out)
+	fault := ""
+	switch {
+	case out.BodyErr != nil:
+		fault = bodyFault(out.BodyErr)
+	case out.RelayErr != nil || (answer.Err != "" && r.Context().Err() != nil):
+		fault = ReasonClientAborted
+	}
+	switch {
+	case fault == ReasonClientError && !relay.started:
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
+	case answer.Status == 0 && !relay.started && fault == "":
+		w.WriteHeader(http.StatusBadGateway)
+	case answer.Err == "":
+		relay.trailer(answer.Trailer)
+	}
+	m.observe(primary, endpoint, answer, fault)
+
+	if p != nil {
+		m.shadows.primaryDone(p, answer, cmp.Or(fault, keptReason(answer, out)))
+	} else {
+		acct.release()
+		m.skip(endpoint, cmp.Or(skip, fault))
+	}
+	if relay.started && answer.Err != "" && fault == "" {
+		// The answer broke off mid-body: the client must see it broken,
+		// not complete.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// keptReason says why an answer whose body was kept cannot be compared.
+func keptReason(a *diff.Response, out *upstream.Outgoing) string {
+	switch {
+	case out.OverBudget:
+		return ReasonBodyBudget
+	case a.BodyTruncated:
+		return ReasonBodyOverCap
+	}
+	return ""
+}
+
+// refuse answers a request whose body was malformed (400, as NGINX does)
+// or whose client went away; it reaches neither side.
+func (m *Mirror) refuse(w http.ResponseWriter, primary side, endpoint, fault string) {
+	if fault == ReasonClientError {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
+	}
+	m.skip(endpoint, fault)
+}
+
+// observe counts the served answer for the rollout gates and metrics. A
+// client's fault is not the serving side's error: it counts as a 4xx
+// (499, NGINX's "client closed request", when the client went away).
+func (m *Mirror) observe(primary side, endpoint string, a *diff.Response, fault string) {
+	if fault != "" {
+		status := statusClientClosed
+		if fault == ReasonClientError {
+			status = http.StatusBadRequest
+		}
+		a = &diff.Response{Status: status, Total: a.Total}
+	}
+	m.served[primary].observe(a)
+	m.windows.observe(primary, a)
+	m.metrics.observeServed(primary, endpoint, a)
+}
+
+// statusClientClosed is NGINX's status for a client that closed first.
+const statusClientClosed = 499
+
+// settle counts a request whose primary and shadow are both done: skipped
+// with the first reason either side gave, else compared once and recorded
+// into the run and the current window.
+func (m *Mirror) settle(p *pair) {
+	defer p.acct.release()
+	if reason := cmp.Or(p.primarySkip, p.shadowSkip); reason != "" {
+		m.skip(p.endpoint, reason)
+		return
+	}
+	win := m.windows.current().agg
+	if p.noise != nil {
+		first := p.primaryAnswer
+		if p.primary != sideLegacy {
+			first = p.shadow
+		}
+		n := m.rec.CompareNoise(p.req, first, p.noise)
+		m.rec.RecordNoise(n)
+		win.RecordNoise(n)
+	}
+	ex := &diff.Exchange{Time: p.time, Request: p.req, Secondary: p.secondary, Weight: m.Weight()} // the weight for the time series
+	if p.primary == sideLegacy {
+		ex.Legacy, ex.Candidate = p.primaryAnswer, p.shadow
+	} else {
+		ex.Legacy, ex.Candidate = p.shadow, p.primaryAnswer
+	}
+	c := m.rec.Compare(ex)
+	m.rec.Record(c)
+	win.Record(c)
 }
 
 // skipReason says why r will not be shadowed, before it is served.
 func (m *Mirror) skipReason(r *http.Request, sampled bool) string {
 	switch {
 	case r.Header.Get("Upgrade") != "" || strings.EqualFold(r.Header.Get("Connection"), "upgrade"):
-		return "upgrade"
+		return ReasonUpgrade
 	case !sampled:
-		return "sampled_out"
+		return ReasonSampledOut
 	case !m.cfg.Unsafe && unsafeMethod(r.Method):
-		return "unsafe"
+		return ReasonUnsafe
 	case r.ContentLength > m.cfg.MaxBody:
-		return "body_over_cap"
+		return ReasonBodyOverCap
 	}
 	return ""
 }
@@ -252,78 +326,10 @@ func unsafeMethod(method string) bool {
 	return true
 }
 
-// finish records the served answer and sends the shadow copy, or counts
-// why there is none. Every request ends here exactly once.
-func (m *Mirror) finish(r *http.Request, primary side, endpoint, skip string, f *flight, tee *teeBody) {
-	answer := f.answer()
-	m.served[primary].observe(answer)
-	if m.windows != nil {
-		m.windows.observe(primary, answer)
-	}
-	m.metrics.observeServed(primary, endpoint, answer)
-
-	switch {
-	case skip != "":
-	case r.Context().Err() != nil && answer.Err != "":
-		skip = "client_aborted"
-	case tee != nil && !tee.complete():
-		skip = "body_over_cap"
-		if !tee.over {
-			skip = "client_aborted"
-		}
-	case answer.BodyTruncated:
-		skip = "body_over_cap"
-	}
-	if skip != "" {
-		m.skip(endpoint, skip)
-		return
-	}
-	req := diff.Request{
-		Method: r.Method,
-		URI:    r.URL.RequestURI(),
-		Host:   r.Host,
-		Header: forwardedHeader(r),
-	}
-	if tee != nil {
-		req.Body = tee.buf.Bytes()
-	}
-	job := &shadowJob{endpoint: endpoint, time: f.start, req: req, primary: primary, primaryAnswer: answer}
-	if reason := m.shadows.submit(job); reason != "" {
-		m.skip(endpoint, reason)
-	}
-}
-
 func (m *Mirror) skip(endpoint, reason string) {
 	m.rec.Skip(endpoint, reason)
-	if m.windows != nil {
-		m.windows.current().agg.Skip(endpoint, reason)
-	}
+	m.windows.current().agg.Skip(endpoint, reason)
 	m.metrics.shadowSkipped.WithLabelValues(reason).Inc()
-}
-
-// answer turns what the primary path saw into the diff model.
-func (f *flight) answer() *diff.Response {
-	if f.status == 0 {
-		msg := f.err
-		if msg == "" {
-			msg = "no answer"
-		}
-		return &diff.Response{Err: msg, Total: time.Since(f.start)}
-	}
-	a := &diff.Response{Status: f.status, Proto: f.proto, Header: f.header, TTFB: f.headersAt.Sub(f.start)}
-	c := f.capture
-	a.Body, a.BodyTruncated = c.buf.Bytes(), c.truncated
-	if c.eof && len(f.trailer) > 0 {
-		a.Trailer = f.trailer // gRPC's status is there
-	}
-	a.Total = c.end.Sub(f.start)
-	if c.end.IsZero() {
-		a.Total = time.Since(f.start)
-	}
-	if !c.eof && f.err != "" {
-		a.Err = "reading body: " + f.err
-	}
-	return a
 }
 
 // forwardedHeader is the request's header as the primary got it: the

@@ -264,15 +264,16 @@ func TestNoiseLearnedWithoutSecondary(t *testing.T) {
 	}
 }
 
-// Large answers fill the shadow queue's byte budget before its slots:
-// copies past it are dropped as queue_full, clients are served all the same.
-func TestShadowQueueByteBudget(t *testing.T) {
+// Large answers held for comparison fill the byte budget before the
+// queue's slots: requests past it are skipped as body_budget, clients are
+// served all the same.
+func TestBodyBudgetSkipsWhenSpent(t *testing.T) {
 	t.Parallel()
 	bed := testbed.StartForTest(t, testbed.Config{Candidate: testbed.CandidateConfig{Switches: testbed.Switches{
 		Latency: testbed.Latency{Fixed: testbed.Duration(300 * time.Millisecond)},
 	}}})
 	// 64 KiB answers, a 200 KiB budget: about 3 copies fit at a time.
-	r := startMirror(t, bed, Config{QueueSize: 1000, QueueBytes: 200 << 10, Workers: 1}, ServerConfig{})
+	r := startMirror(t, bed, Config{QueueSize: 1000, BodyBudget: 200 << 10, Workers: 1}, ServerConfig{})
 	for range 20 {
 		if g := get(r.url, "/binary", nil); g.err != nil || len(g.body) != 64<<10 {
 			t.Fatalf("client got %d bytes, %v", len(g.body), g.err)
@@ -282,8 +283,8 @@ func TestShadowQueueByteBudget(t *testing.T) {
 	if err := s.Counts.Check(); err != nil {
 		t.Error(err)
 	}
-	if full := s.Counts.Skipped["queue_full"]; full < 10 {
-		t.Errorf("queue_full %d of 20 with room for ~3 copies of 64 KiB, want most dropped: %+v", full, s.Counts)
+	if full := s.Counts.Skipped[ReasonBodyBudget]; full < 10 {
+		t.Errorf("body_budget %d of 20 with room for ~3 copies of 64 KiB, want most dropped: %+v", full, s.Counts)
 	}
 }
 

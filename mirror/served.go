@@ -58,7 +58,9 @@ type Latency struct {
 func (s *sideStats) snapshot() SideSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ms := func(us int64) float64 { return float64(us) / 1000 }
+	top := float64(s.latency.Max()) / 1000
+	// No percentile above the maximum, whatever the histogram's buckets.
+	ms := func(us int64) float64 { return min(float64(us)/1000, top) }
 	return SideSnapshot{
 		Requests:        s.requests,
 		Errors:          s.errors,
@@ -67,7 +69,7 @@ func (s *sideStats) snapshot() SideSnapshot {
 			P50: ms(s.latency.ValueAtQuantile(50)),
 			P90: ms(s.latency.ValueAtQuantile(90)),
 			P99: ms(s.latency.ValueAtQuantile(99)),
-			Max: ms(s.latency.Max()),
+			Max: top,
 		},
 	}
 }

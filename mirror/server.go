@@ -70,7 +70,7 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 	}
 	s := &Server{cfg: cfg, m: m, log: log}
 	errLog := stdlog.New(log.With().Str("component", "http").Logger(), "", 0)
-	s.client = &http.Server{Handler: m, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	s.client = &http.Server{Handler: m, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnContext: ConnContext}
 	if cfg.H2C {
 		s.client.Protocols = new(http.Protocols)
 		s.client.Protocols.SetHTTP1(true)

@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -13,130 +15,171 @@ import (
 	"github.com/cutover/cutover/internal/upstream"
 )
 
-// shadowJob is one request to copy to the shadow side, with the answer the
-// primary already gave.
-type shadowJob struct {
-	endpoint      string
-	time          time.Time
-	req           diff.Request
-	primary       side
+// pair is one request on its way to both sides. The handler sends the
+// primary, a shadow worker the shadow, at the same moment of load; the
+// one that finishes second hands the pair to settle, so that it is counted
+// exactly once.
+type pair struct {
+	endpoint string
+	time     time.Time
+	req      diff.Request
+	primary  side
+	acct     *account
+
+	left atomic.Int32 // sides still running, from 2
+
+	shadowOut *upstream.Outgoing
+	pending   upstream.Pending // the shadow, begun by the handler
+	// after, when set, is the previous shadow of the same client
+	// connection, still running when this one was submitted: this one is
+	// sent when that one is done, as the client itself sent its requests
+	// one after the other.
+	after *pair
+	done  chan struct{} // closed when the shadow's answer is in
+
 	primaryAnswer *diff.Response
+	primarySkip   string
+	shadow        *diff.Response
+	secondary     *diff.Response
+	noise         *diff.Response // legacy a second time, to learn noise
+	shadowSkip    string
 }
 
 // shadowPool sends shadow copies from a bounded queue with a fixed number
 // of workers, so that a slow or dead shadow costs the client nothing: when
 // the queue is full, copies are dropped (and counted), never waited for.
-//
-// Copies are sent after the primary has answered, with the request body as
-// the primary read it; the two sides are therefore not measured at the same
-// instant, which the latency comparison tolerates by working on
-// distributions, not pairs.
 type shadowPool struct {
 	cfg     Config
-	client  *upstream.Client
+	send    sender
 	targets [2]*url.URL
-	record  func(*diff.Exchange)
-	skip    func(endpoint, reason string)
+	settle  func(*pair)
 	log     zerolog.Logger
 
-	// noise receives legacy-against-itself samples while noiseLeft > 0;
-	// nil when the recorder cannot learn noise or a secondary measures it.
-	noise     func(req diff.Request, first, second *diff.Response)
+	// noiseLeft is how many more safe requests are sent to legacy a second
+	// time to learn its noise (none with a secondary).
 	noiseLeft atomic.Int64
 
-	jobs     chan *shadowJob
-	bytes    atomic.Int64 // body bytes held by queued and in-flight jobs
+	jobs     chan *pair
+	queuedN  atomic.Int64 // jobs queued, never above cfg.QueueSize
 	mu       sync.RWMutex // guards closed against sends on a closed channel
 	closed   bool
 	ctx      context.Context
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	workers  sync.WaitGroup
+	settling sync.WaitGroup // settles started by a primary that finished last
 	inFlight atomic.Int64
 }
 
-func newShadowPool(cfg Config, client *upstream.Client, record func(*diff.Exchange), skip func(endpoint, reason string), log zerolog.Logger) *shadowPool {
+func newShadowPool(cfg Config, send sender, targets [2]*url.URL, settle func(*pair), log zerolog.Logger) *shadowPool {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &shadowPool{
-		cfg: cfg, client: client, record: record, skip: skip, log: log,
-		targets: [2]*url.URL{sideLegacy: cfg.Legacy, sideCandidate: cfg.Candidate},
-		jobs:    make(chan *shadowJob, cfg.QueueSize),
-		ctx:     ctx, cancel: cancel,
+		cfg: cfg, send: send, targets: targets, settle: settle, log: log,
+		jobs: make(chan *pair, cfg.QueueSize),
+		ctx:  ctx, cancel: cancel,
 	}
-	p.wg.Add(cfg.Workers)
+	p.workers.Add(cfg.Workers)
 	for range cfg.Workers {
 		go p.work()
 	}
 	return p
 }
 
-// submit queues j, or says why it cannot: "queue_full" or "shutdown".
-func (p *shadowPool) submit(j *shadowJob) string {
+// submit begins the shadow of j on the caller's goroutine (without
+// waiting: see upstream.Client.Begin) and queues it for a worker to
+// finish, or says why it cannot: ReasonQueueFull or ReasonShutdown.
+func (p *shadowPool) submit(j *pair, conn *clientConn) string {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
-		return "shutdown"
+		return ReasonShutdown
 	}
-	size := j.size()
-	if p.bytes.Add(size) > p.cfg.QueueBytes {
-		p.bytes.Add(-size)
-		return "queue_full"
+	if p.queuedN.Add(1) > int64(p.cfg.QueueSize) {
+		p.queuedN.Add(-1)
+		return ReasonQueueFull
 	}
-	select {
-	case p.jobs <- j:
-		return ""
-	default:
-		p.bytes.Add(-size)
-		return "queue_full"
+	j.left.Store(2)
+	j.shadowOut = p.outgoing(j)
+	if conn != nil {
+		j.done = make(chan struct{})
+		// One link at most: a shadow slower than the primary request after
+		// request would otherwise chain every copy of the connection
+		// behind the previous one, and hold a worker for each.
+		if prev := conn.swap(j); prev != nil && prev.after == nil && !prev.shadowIn() {
+			j.after = prev
+		}
 	}
+	if j.after == nil {
+		j.pending = p.send.Begin(p.targets[j.primary.other()], j.shadowOut)
+	}
+	p.jobs <- j // never blocks: queuedN keeps a slot
+	return ""
 }
 
-// size is what a job holds in memory, near enough.
-func (j *shadowJob) size() int64 {
-	return int64(len(j.req.Body) + len(j.primaryAnswer.Body) + 1024)
-}
-
-func (p *shadowPool) queued() int { return len(p.jobs) }
+func (p *shadowPool) queued() int { return int(p.queuedN.Load()) }
 
 func (p *shadowPool) work() {
-	defer p.wg.Done()
+	defer p.workers.Done()
 	for j := range p.jobs {
+		p.queuedN.Add(-1)
 		p.inFlight.Add(1)
-		p.send(j)
+		p.sendShadow(j)
 		p.inFlight.Add(-1)
-		p.bytes.Add(-j.size())
+		if j.left.Add(-1) == 0 {
+			p.settle(j)
+		}
 	}
 }
 
-func (p *shadowPool) send(j *shadowJob) {
-	shadowSide := j.primary.other()
-	var secondary *diff.Response
+// primaryDone hands the primary's answer to the pair; skip, when set, says
+// why the pair cannot be compared. It never waits: when the shadow is
+// done already, the pair is settled on a goroutine of the pool's, not on
+// the client's.
+func (p *shadowPool) primaryDone(j *pair, answer *diff.Response, skip string) {
+	j.primaryAnswer, j.primarySkip = answer, skip
+	if j.left.Add(-1) == 0 {
+		p.settling.Go(func() { p.settle(j) })
+	}
+}
+
+func (p *shadowPool) sendShadow(j *pair) {
 	var wg sync.WaitGroup
+	var secondary *diff.Response
 	if p.cfg.Secondary != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			secondary = p.client.Do(p.ctx, p.cfg.Secondary, &j.req)
-		}()
+		wg.Go(func() { secondary = p.send.Send(p.ctx, p.cfg.Secondary, p.outgoing(j)) })
 	}
-	shadow := p.client.Do(p.ctx, p.targets[shadowSide], &j.req)
-	wg.Wait()
-	p.learnNoise(j, shadow)
-	if p.ctx.Err() != nil {
-		// Cut off by shutdown: not the shadow's failure.
-		p.skip(j.endpoint, "shutdown")
-		return
-	}
-	if shadow.Err == "" && int64(len(shadow.Body)) > p.cfg.MaxBody {
-		p.skip(j.endpoint, "body_over_cap")
-		return
-	}
-	ex := &diff.Exchange{Time: j.time, Request: j.req, Secondary: secondary}
-	if j.primary == sideLegacy {
-		ex.Legacy, ex.Candidate = j.primaryAnswer, shadow
+	out := j.shadowOut
+	var shadow *diff.Response
+	if j.after != nil {
+		select {
+		case <-j.after.done:
+		case <-p.ctx.Done():
+		}
+		shadow = p.send.Send(p.ctx, p.targets[j.primary.other()], out)
 	} else {
-		ex.Legacy, ex.Candidate = shadow, j.primaryAnswer
+		shadow = j.pending.Finish(p.ctx)
 	}
-	p.record(ex)
+	if j.done != nil {
+		close(j.done)
+	}
+	wg.Wait()
+	j.shadow, j.secondary = shadow, secondary
+	switch {
+	case p.ctx.Err() != nil:
+		j.shadowSkip = ReasonShutdown // cut off by shutdown: not the shadow's failure
+	case out.OverBudget:
+		j.shadowSkip = ReasonBodyBudget
+	case shadow.Err == "" && shadow.BodyTruncated:
+		j.shadowSkip = ReasonBodyOverCap
+	case diff.NoiseLearnable(j.req.Method) && p.noiseLeft.Load() > 0 && p.noiseLeft.Add(-1) >= 0:
+		// Without a secondary, legacy answers a safe request once more:
+		// how request ids, timestamps and the like are told from real
+		// differences.
+		j.noise = p.send.Send(p.ctx, p.targets[sideLegacy], p.outgoing(j))
+	}
+}
+
+func (p *shadowPool) outgoing(j *pair) *upstream.Outgoing {
+	return &upstream.Outgoing{Req: &j.req, Keep: p.cfg.MaxBody + 1, Budget: j.acct}
 }
 
 // close stops taking jobs and drains the queue until ctx is done; then it
@@ -153,7 +196,8 @@ func (p *shadowPool) close(ctx context.Context) {
 
 	done := make(chan struct{})
 	go func() {
-		p.wg.Wait()
+		p.workers.Wait()
+		p.settling.Wait()
 		close(done)
 	}()
 	select {
@@ -164,23 +208,53 @@ func (p *shadowPool) close(ctx context.Context) {
 		<-done
 	}
 	p.cancel()
-	p.client.Close()
 }
 
-// learnNoise sends a safe request to legacy once more, while samples are
-// wanted, and hands both legacy answers to the diff engine: without a
-// secondary this is how request ids, timestamps and the like are told from
-// real differences.
-func (p *shadowPool) learnNoise(j *shadowJob, shadow *diff.Response) {
-	if p.noise == nil || (j.req.Method != "GET" && j.req.Method != "HEAD") || p.noiseLeft.Add(-1) < 0 {
-		return
+// shadowIn reports whether the shadow has answered, read or not yet read
+// by its worker: its target is then done with it.
+func (j *pair) shadowIn() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return j.pending != nil && j.pending.Answered()
 	}
-	first := j.primaryAnswer
-	if j.primary != sideLegacy {
-		first = shadow
+}
+
+// clientConn is one client connection's last shadowed request. A client on
+// an HTTP/1 connection sends its requests one after the other; the shadow
+// copies of one connection go the same way, so that the shadow sees the
+// load the primary sees: under a closed loop (wrk, a browser), copies sent
+// regardless would pile up on the shadow whenever it answered later than
+// the primary, and judge it slower for it.
+type clientConn struct {
+	mu   sync.Mutex
+	last *pair
+}
+
+func (c *clientConn) swap(j *pair) *pair {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := c.last
+	c.last = j
+	return prev
+}
+
+type clientConnKey struct{}
+
+// ConnContext gives each client connection the state that keeps its shadow
+// copies in order; set it as the http.Server's ConnContext when serving a
+// Mirror (Listen does). Without it, copies are not ordered.
+func ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, clientConnKey{}, &clientConn{})
+}
+
+// connOf is r's connection state, for HTTP/1 only: HTTP/2 streams of one
+// connection run side by side.
+func connOf(r *http.Request) *clientConn {
+	if r.ProtoMajor != 1 {
+		return nil
 	}
-	second := p.client.Do(p.ctx, p.targets[sideLegacy], &j.req)
-	if p.ctx.Err() == nil {
-		p.noise(j.req, first, second)
-	}
+	c, _ := r.Context().Value(clientConnKey{}).(*clientConn)
+	return c
 }

@@ -8,12 +8,6 @@ import (
 	"github.com/cutover/cutover/diff"
 )
 
-// windower makes the fresh aggregates a window needs, keeping the noise
-// learned so far; *diff.Aggregator is one.
-type windower interface {
-	Window() *diff.Aggregator
-}
-
 // window is the part of a run a rollout step is judged on: its own
 // comparison aggregate and its own served counts, of the requests routed
 // from started on. A request counts in the window in force when it was
@@ -42,12 +36,17 @@ type windowAgg struct {
 	w *window
 }
 
-func (a *windowAgg) Add(ex *diff.Exchange) {
+func (a *windowAgg) Add(ex *diff.Exchange) { a.Record(a.Compare(ex)) }
+
+// Record files a compared exchange in the window in force when its request
+// was routed: the run's comparison, recorded here too, not compared again.
+func (a *windowAgg) Record(c *diff.Comparison) {
+	ex := c.Exchange()
 	w := a.w.owner(ex.Time)
 	if w == nil {
 		return // routed two windows ago: no step is judged on it any more
 	}
-	w.agg.Aggregator.Add(ex)
+	w.agg.Aggregator.Record(c)
 	if !ex.Legacy.Failed() && !ex.Candidate.Failed() {
 		w.pairs.add(ex.Legacy.Total, ex.Candidate.Total)
 	}
@@ -69,18 +68,18 @@ func (w *window) owner(t time.Time) *window {
 // comes back with an empty window and no id, which tells the controller
 // that part of the step was not seen.
 type windows struct {
-	base windower
+	base Recorder
 	mu   sync.Mutex // serialises rotations
 	cur  atomic.Pointer[window]
 }
 
-func newWindows(base windower) *windows {
+func newWindows(base Recorder) *windows {
 	w := &windows{base: base}
 	w.cur.Store(newWindow("", time.Now(), base, nil))
 	return w
 }
 
-func newWindow(id string, started time.Time, base windower, prev *window) *window {
+func newWindow(id string, started time.Time, base Recorder, prev *window) *window {
 	w := &window{id: id, started: started, prev: prev}
 	w.agg = &windowAgg{Aggregator: base.Window(), w: w}
 	return w

@@ -122,7 +122,7 @@ func (e *offsetError) Unwrap() error { return e.err }
 func readPacket(src packetSource, offset func() int64) ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 	at := offset()
 	data, ci, link, err := src.next()
-	if err == nil || errors.Is(err, io.EOF) {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, ErrIdle) {
 		return data, ci, link, err
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -154,6 +154,21 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 		data, ci, link, err := readPacket(src, offset)
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, ErrIdle) {
+			// A live capture with nothing to read: the clock moves time on.
+			if ci.Timestamp.After(r.now) {
+				r.now = ci.Timestamp
+			}
+			r.order.pump(r.now)
+			if r.now.After(nextFlush) {
+				r.flush(func() {
+					asm.FlushWithOptions(reassembly.FlushOptions{T: r.now.Add(-r.cfg.FlushAfter), TC: r.now.Add(-r.cfg.CloseAfter)})
+				})
+				r.order.pump(r.now)
+				nextFlush = r.now.Add(time.Second)
+			}
+			continue
 		}
 		if err != nil {
 			return r.stats, err

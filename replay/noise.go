@@ -8,28 +8,19 @@ import (
 	"github.com/cutover/cutover/diff"
 )
 
-// noiseLearner is a Sink that can learn what legacy varies on by itself
-// from two legacy answers to one request; *diff.Aggregator is one.
-type noiseLearner interface {
-	AddNoiseSample(req diff.Request, first, second *diff.Response)
-}
-
-// defaultNoiseSamples is how many requests learn noise unless told.
-const defaultNoiseSamples = 100
-
 var errEnough = errors.New("enough requests")
 
 // learnNoise runs before the replay when there is no secondary: it reads
-// the first n safe requests the replay will send, sends each to legacy
+// the first n requests safe to send twice (diff.NoiseLearnable) the replay will send, sends each to legacy
 // twice and hands both answers to the sink as noise, so that request ids,
 // timestamps and the like are known as noise before the first exchange is
 // judged. The requests are replayed as usual afterwards; these extra
 // copies are not counted as requests.
-func learnNoise(ctx context.Context, cfg Config, send Sender, learner noiseLearner, n int) error {
+func learnNoise(ctx context.Context, cfg Config, send Sender, learner Sink, n int) error {
 	var reqs []diff.Request
 	for _, f := range cfg.Files {
 		_, err := readFile(ctx, f, cfg.Read, func(r *Record) error {
-			if r.Skip == "" && safe(r.Request.Method) && cfg.Filter.Match(&r.Request) {
+			if r.Skip == "" && diff.NoiseLearnable(r.Request.Method) && cfg.Filter.Match(&r.Request) {
 				req := r.Request
 				if cfg.Host != "" {
 					req.Host = cfg.Host

@@ -21,12 +21,16 @@ type Sender interface {
 	Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response
 }
 
-// Sink takes the outcome of every request read: *diff.Aggregator is one.
+// Sink takes the outcome of every request read, and learns legacy's own
+// noise from two legacy answers to one request: *diff.Aggregator is one.
 type Sink interface {
 	Add(ex *diff.Exchange)
 	Skip(endpoint, reason string)
 	Endpoint(method, uri string) string
+	AddNoiseSample(req diff.Request, first, second *diff.Response)
 }
+
+var _ Sink = (*diff.Aggregator)(nil)
 
 // ReasonNoRecording: --against-recorded, and the capture holds no answer.
 const ReasonNoRecording = "no_recorded_response"
@@ -59,7 +63,7 @@ type Config struct {
 	// requests are sent to legacy twice before the replay starts, so that
 	// the diff engine knows what legacy varies on by itself (request ids,
 	// timestamps) before it judges the first exchange (see learnNoise).
-	// Zero means 100; negative turns it off.
+	// Zero means diff.DefaultNoiseSamples; negative turns it off.
 	NoiseSamples int
 	Filter       Filter
 	Read         ReadConfig
@@ -92,12 +96,12 @@ func Run(ctx context.Context, cfg Config, send Sender, sink Sink, log zerolog.Lo
 	if cfg.AgainstRecorded {
 		cfg.Read.Responses = true
 	}
-	if learner, ok := sink.(noiseLearner); ok && cfg.Secondary == nil && !cfg.AgainstRecorded && cfg.NoiseSamples >= 0 {
+	if cfg.Secondary == nil && !cfg.AgainstRecorded && cfg.NoiseSamples >= 0 {
 		n := cfg.NoiseSamples
 		if n == 0 {
-			n = defaultNoiseSamples
+			n = diff.DefaultNoiseSamples
 		}
-		if err := learnNoise(ctx, cfg, send, learner, n); err != nil && ctx.Err() == nil {
+		if err := learnNoise(ctx, cfg, send, sink, n); err != nil && ctx.Err() == nil {
 			log.Debug().Err(err).Msg("noise learning stopped early")
 		}
 	}

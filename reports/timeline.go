@@ -61,9 +61,15 @@ func timelineChart(t *Timeline) (template.HTML, error) {
 	}}
 	p.Y.Min, p.Y.Max = 0, 100
 	xys := make(plotter.XYs, len(t.Points))
-	var rollbacks, promotions plotter.XYs
+	var rollbacks, promotions, gateFailures plotter.XYs
 	for i, pt := range t.Points {
 		xys[i] = plotter.XY{X: float64(pt.Time.Unix()), Y: pt.Weight}
+		for _, g := range pt.Gates {
+			if !g.Passed {
+				gateFailures = append(gateFailures, xys[i])
+				break
+			}
+		}
 		switch pt.Event {
 		case EventRollback:
 			rollbacks = append(rollbacks, xys[i])
@@ -86,6 +92,7 @@ func timelineChart(t *Timeline) (template.HTML, error) {
 	}{
 		{EventRollback, rollbacks, failColor, draw.TriangleGlyph{}},
 		{EventPromote, promotions, passColor, draw.CircleGlyph{}},
+		{"gate failed", gateFailures, failColor, draw.CrossGlyph{}},
 	} {
 		if len(m.xys) == 0 {
 			continue

@@ -267,7 +267,7 @@ func TestTailCeilingAndDryRun(t *testing.T) {
 	}{
 		{"tail only", `
 name: g
-steps: [{weight: 50, hold: 40s}, 100]
+steps: [{weight: 50, hold: 25s}, 100]
 hold: 2s
 min_requests: 30
 interval: 1s
@@ -513,11 +513,15 @@ func (w *errorWatch) stop() {
 }
 
 // sufficed is how long after from the candidate had served need more
-// errors (0 when it never did).
+// errors; when it never did, until the watch stopped (the gate then acted
+// on less than the estimate).
 func (w *errorWatch) sufficed(from time.Time, need int64) time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	base := int64(-1)
+	if len(w.points) == 0 {
+		return 0
+	}
 	for _, p := range w.points {
 		if p.at.Before(from) {
 			continue
@@ -529,7 +533,7 @@ func (w *errorWatch) sufficed(from time.Time, need int64) time.Duration {
 			return p.at.Sub(from)
 		}
 	}
-	return 0
+	return max(w.points[len(w.points)-1].at.Sub(from), 0)
 }
 
 // lastFigure is a gate's figure at its last journaled evaluation.

@@ -166,6 +166,7 @@ steps: [5, 25, 50, 100]
 hold: 7s
 min_requests: 50
 interval: 1s
+max_duration: 90s
 gates:
   latency: {disabled: true}
   differences: {disabled: true}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -25,7 +27,8 @@ type mirrorFlags struct {
 	splitKey, forceHeader          string
 	maxBody                        int64
 	queue, workers                 int
-	queueBytes                     int64
+	queueBytes, bodyBudget         int64
+	noiseSamples                   int
 	shadowTimeout, shutdownTimeout time.Duration
 	unsafe, h2c                    bool
 	tlsCert, tlsKey                string
@@ -64,7 +67,10 @@ not run.`,
 	fl.Float64Var(&f.sample, "sample", 100, "percent of users whose requests are shadowed (0-100)")
 	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request or response body compared, in bytes")
 	fl.IntVar(&f.queue, "queue", 1024, "shadow copies waiting at most; beyond, dropped as queue_full")
-	fl.Int64Var(&f.queueBytes, "queue-bytes", 256<<20, "body bytes queued shadow copies may hold; beyond, dropped as queue_full")
+	fl.Int64Var(&f.bodyBudget, "body-budget", 256<<20, "body bytes all requests in flight may hold for comparison; beyond, served but skipped as body_budget")
+	fl.Int64Var(&f.queueBytes, "queue-bytes", 0, "former name of --body-budget")
+	_ = fl.MarkDeprecated("queue-bytes", "use --body-budget")
+	fl.IntVar(&f.noiseSamples, "noise-samples", diff.DefaultNoiseSamples, noiseSamplesUsage)
 	fl.IntVar(&f.workers, "workers", 64, "shadow senders")
 	fl.DurationVar(&f.shadowTimeout, "shadow-timeout", 10*time.Second, "timeout of one shadow exchange")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "wait for in-flight requests on shutdown")
@@ -84,9 +90,18 @@ not run.`,
 
 func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	tuneGC()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Bodies held for comparison are bounded by the budget; the soft
+		// limit follows it, so that garbage does not grow past it.
+		debug.SetMemoryLimit(cmp.Or(f.queueBytes, f.bodyBudget) + 96<<20)
+	}
 	cfg := mirror.Config{
 		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
-		MaxBody: f.maxBody, QueueSize: f.queue, QueueBytes: f.queueBytes, Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
+		MaxBody: f.maxBody, QueueSize: f.queue, BodyBudget: cmp.Or(f.queueBytes, f.bodyBudget), Workers: f.workers, ShadowTimeout: f.shadowTimeout, Unsafe: f.unsafe,
+		NoiseSamples: f.noiseSamples,
+	}
+	if f.noiseSamples == 0 {
+		cfg.NoiseSamples = -1 // the flag's 0 means none; the package's 0 means its default
 	}
 	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
 	if err != nil {
@@ -190,3 +205,7 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 		}
 	}
 }
+
+// noiseSamplesUsage is the one help text of --noise-samples on mirror and
+// replay, which learn noise alike.
+const noiseSamplesUsage = "without --secondary: send this many requests (GET, HEAD) to legacy a second time to learn its own noise (0: none)"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/upstream"
 	"github.com/cutover/cutover/replay"
 	"github.com/cutover/cutover/reports"
@@ -56,7 +57,7 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.legacy, "legacy", "", "legacy base URL (required unless --against-recorded)")
 	fl.StringVar(&f.candidate, "candidate", "", "candidate base URL (required)")
 	fl.StringVar(&f.secondary, "secondary", "", "second legacy base URL, to measure noise")
-	fl.IntVar(&f.noiseSamples, "noise-samples", 100, "without --secondary: send this many first requests to legacy twice to learn its own noise (0: none)")
+	fl.IntVar(&f.noiseSamples, "noise-samples", diff.DefaultNoiseSamples, noiseSamplesUsage)
 	fl.StringVar(&f.host, "host", "", "replace every request's Host header")
 	fl.StringVar(&f.speed, "speed", "1", `pace factor: 1 as captured, 2 twice as fast, "max" as fast as --concurrency allows`)
 	fl.IntVar(&f.concurrency, "concurrency", 64, "exchanges in flight at --speed max")

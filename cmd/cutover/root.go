@@ -67,6 +67,7 @@ over step by step with an automatic way back.`,
 		newDiffCmd(a),
 		newInspectCmd(a),
 		newReplayCmd(a),
+		newTapCmd(a),
 		newReportCmd(a),
 		newNGINXSplitCmd(a),
 	)

@@ -115,7 +115,7 @@ func TestAppendRequest(t *testing.T) {
 	if err := checkRequest("/prefix", req); err != nil {
 		t.Fatal(err)
 	}
-	got := string(p.appendRequest(nil, "/prefix", "target:80", req))
+	got := string(p.appendRequest(nil, "/prefix", "target:80", req, nil))
 	want := "POST /prefix/a?b=1 HTTP/1.1\r\nHost: shop.example\r\nX-Multi: a  Injected: 1\r\nX-Cutover-Shadow: 1\r\nContent-Length: 3\r\n\r\nxyz"
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("wire (-want +got):\n%s", d)

@@ -97,65 +97,104 @@ func (c *Client) Close() {
 }
 
 // Do sends req to the target at base (scheme://host[:port][/prefix]) and
-// returns its answer. It never returns nil: a transport failure (refused,
-// reset, timeout, cancelled) is a Response with Err set, because for the
-// caller it is an outcome to count, not a reason to stop.
+// returns its answer, the body kept up to Config.MaxBody. It never returns
+// nil: a transport failure (refused, reset, timeout, cancelled) is a
+// Response with Err set, because for the caller it is an outcome to count,
+// not a reason to stop.
 //
 // The Host header of req is kept, so a target sees the host the client
 // asked for; req.URI is appended to base's path.
 func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
-	if c.h2 != nil && c.h2.handles(ctx, base) {
-		return c.h2.do(ctx, base, req)
+	return c.Send(ctx, base, &Outgoing{Req: req})
+}
+
+// Send sends out.Req to the target at base, as Do does, with what out asks
+// for besides: a streamed body, a relay, a keep limit and a budget. Over
+// HTTP/2 (Config.Proto) only Req and the configured MaxBody are honoured:
+// the mirror's primary, which streams and relays, speaks HTTP/1.1.
+func (c *Client) Send(ctx context.Context, base *url.URL, out *Outgoing) *diff.Response {
+	if c.h2 != nil && out.Body == nil && out.Relay == nil && c.h2.handles(ctx, base) {
+		return c.h2.do(ctx, base, out.Req)
 	}
 	if base.Scheme == "http" {
-		return c.plain.do(ctx, base, req) // applies the timeout itself
+		return c.plain.send(ctx, base, out) // applies the timeout itself
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 
 	var start, firstByte time.Time
 	trace := &httptrace.ClientTrace{
+		GotConn:              func(httptrace.GotConnInfo) { start = time.Now() },
 		GotFirstResponseByte: func() { firstByte = time.Now() },
 	}
-	hreq, err := c.newRequest(httptrace.WithClientTrace(ctx, trace), base, req)
+	hreq, err := c.newRequest(httptrace.WithClientTrace(ctx, trace), base, out)
 	if err != nil {
 		return &diff.Response{Err: err.Error()}
 	}
-	start = time.Now()
+	called := time.Now()
+	var br *bodyReader
+	if out.Body != nil {
+		br = &bodyReader{r: out.Body}
+		hreq.Body, hreq.ContentLength = io.NopCloser(br), out.ContentLength
+		hreq.GetBody = nil
+	}
 	resp, err := c.http.Do(hreq)
+	if start.IsZero() {
+		start = called
+	}
+	if br != nil && br.err != nil {
+		out.BodyErr = br.err
+		return &diff.Response{Err: "reading request body: " + Describe(br.err), Total: time.Since(start)}
+	}
 	if err != nil {
 		return &diff.Response{Err: Describe(err), Total: time.Since(start)}
 	}
 	defer resp.Body.Close()
-
-	var body bytes.Buffer
-	_, err = io.Copy(&body, io.LimitReader(resp.Body, c.cfg.MaxBody))
-	truncated := false
-	if err == nil {
-		var n int64
-		n, err = io.Copy(io.Discard, resp.Body)
-		truncated = n > 0
-	}
-	out := &diff.Response{
-		Status:        resp.StatusCode,
-		Proto:         resp.Proto,
-		Header:        resp.Header,
-		Trailer:       resp.Trailer,
-		Body:          body.Bytes(),
-		BodyTruncated: truncated,
-		Total:         time.Since(start),
-	}
+	r := &diff.Response{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header}
 	if !firstByte.IsZero() {
-		out.TTFB = firstByte.Sub(start)
+		r.TTFB = firstByte.Sub(start)
+	}
+	if out.Relay != nil {
+		t := time.Now()
+		if err := out.Relay.Head(resp.StatusCode, resp.Proto, resp.Header); err != nil {
+			out.RelayErr = err
+			r.Err, r.Total = "relaying answer: "+Describe(err), time.Since(start)
+			return r
+		}
+		start = start.Add(time.Since(t))
+	}
+	limit := out.Keep
+	if limit == 0 {
+		limit = c.cfg.MaxBody
+	}
+	var k *keeper
+	if limit > 0 {
+		k = &keeper{limit: limit, budget: out.Budget}
+		k.reserve(resp.ContentLength)
+	}
+	var clock relayClock
+	err = consume(resp.Body, func() bool { return false }, k, out, &clock)
+	r.Total = time.Since(start)
+	if !clock.lastRead.IsZero() {
+		r.Total = clock.lastRead.Sub(start) - clock.waitAtLast
+	}
+	r.Trailer = resp.Trailer
+	if k != nil {
+		r.Body, r.BodyTruncated, out.OverBudget = k.body(), k.truncated, k.refused
 	}
 	if err != nil {
 		// Headers came but the body broke off: no whole HTTP answer.
-		out.Err = "reading body: " + Describe(err)
+		if out.RelayErr != nil {
+			r.Err = "relaying answer: " + Describe(err)
+		} else {
+			r.Err = "reading body: " + Describe(err)
+		}
 	}
-	return out
+	return r
 }
 
-func (c *Client) newRequest(ctx context.Context, base *url.URL, req *diff.Request) (*http.Request, error) {
+func (c *Client) newRequest(ctx context.Context, base *url.URL, out *Outgoing) (*http.Request, error) {
+	req := out.Req
 	u, err := url.Parse(strings.TrimSuffix(base.String(), "/") + req.URI)
 	if err != nil {
 		return nil, fmt.Errorf("request uri %q: %w", req.URI, err)

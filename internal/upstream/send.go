@@ -1,0 +1,224 @@
+package upstream
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/diff"
+)
+
+// Sender sends one request to one target and reads its answer, timed from
+// the request's first byte written to the answer's first and last byte
+// read. It never returns nil: a transport failure is a Response with Err.
+// *Client is one; an HTTP/2 sender is another implementation of the same.
+type Sender interface {
+	Send(ctx context.Context, base *url.URL, out *Outgoing) *diff.Response
+}
+
+var _ Sender = (*Client)(nil)
+
+// Pending is a request whose sending has begun: Finish completes it
+// (writes what is left, reads the answer) on any goroutine, by the same
+// clock as Send; Abandon drops it unsent or unread.
+type Pending interface {
+	Finish(ctx context.Context) *diff.Response
+	// Answered reports whether the target has begun to answer, read or
+	// not: the target is done with the request, whenever Finish reads it.
+	Answered() bool
+	Abandon()
+}
+
+// Begin starts sending out to base on the caller's goroutine, as far as it
+// can without waiting (an idle connection, a write the socket takes at
+// once), so that a copy is on the wire at the same moment as the request
+// it copies; the rest is left for Pending.Finish. It never blocks.
+func (c *Client) Begin(base *url.URL, out *Outgoing) Pending {
+	if base.Scheme == "http" && c.h2 == nil {
+		return c.plain.begin(base, out)
+	}
+	return &deferred{c: c, base: base, out: out}
+}
+
+// deferred is a Pending that sends only when finished (https targets).
+type deferred struct {
+	c    *Client
+	base *url.URL
+	out  *Outgoing
+}
+
+func (d *deferred) Finish(ctx context.Context) *diff.Response { return d.c.Send(ctx, d.base, d.out) }
+func (d *deferred) Abandon()                                  {}
+func (d *deferred) Answered() bool                            { return false }
+
+// Outgoing is one request to send and what to do with its answer. Only Req
+// is required: the zero value of every other field sends Req.Body and keeps
+// the answer's body up to Config.MaxBody, like Client.Do.
+type Outgoing struct {
+	Req *diff.Request
+
+	// Body, when set, is streamed as the request body instead of Req.Body:
+	// ContentLength bytes, or chunked when ContentLength is negative. A
+	// streamed request is never sent twice. An error reading it ends the
+	// exchange and is kept in BodyErr: it is the client's fault, not the
+	// target's.
+	Body          io.Reader
+	ContentLength int64
+
+	// Relay, when set, is handed the answer as it is read: its head once,
+	// then its body piece by piece. Time spent in Relay is not the
+	// target's and is left out of TTFB and Total. When Relay fails (the
+	// client went away), reading stops and the error is kept in RelayErr.
+	Relay Relay
+
+	// Keep caps the body bytes kept in the Response: 0 means
+	// Config.MaxBody, negative keeps none. Past it the body is still read
+	// (and relayed) and the Response is marked BodyTruncated.
+	Keep int64
+	// Budget, when set, is asked for memory before a kept body grows; when
+	// it refuses, nothing more is kept, BodyTruncated is set and so is
+	// OverBudget. The caller gives back what it took.
+	Budget Budget
+
+	// Set by Send.
+	BodyErr    error // reading Body failed
+	RelayErr   error // Relay failed
+	OverBudget bool  // Budget refused
+}
+
+// Relay takes an answer while it is read from the target.
+type Relay interface {
+	// Head is called once, before any of the body, with the answer's
+	// status line and header (hop-by-hop fields still in it).
+	Head(status int, proto string, header http.Header) error
+	// Body is called with each piece of the body as read; p is reused
+	// after it returns. more says that more of the body is already read
+	// and will follow at once: a relay flushes when it is false.
+	Body(p []byte, more bool) error
+}
+
+// Budget bounds the memory that kept bodies hold. Take(n) reserves n bytes
+// and reports whether it could.
+type Budget interface {
+	Take(n int64) bool
+}
+
+// keeper keeps the first limit bytes of a body, asking budget before it
+// grows.
+type keeper struct {
+	buf       []byte
+	limit     int64
+	budget    Budget
+	truncated bool
+	refused   bool
+}
+
+// reserve sizes the buffer for a body of n bytes (when known) at once.
+func (k *keeper) reserve(n int64) {
+	n = min(n, k.limit)
+	if n <= 0 || k.refused {
+		return
+	}
+	k.grow(int(n))
+}
+
+// grow makes room for n more bytes in one allocation taken from budget.
+func (k *keeper) grow(n int) bool {
+	if len(k.buf)+n <= cap(k.buf) {
+		return true
+	}
+	newCap := int64(max(2*cap(k.buf), len(k.buf)+n, 512))
+	newCap = min(newCap, k.limit)
+	if k.budget != nil && !k.budget.Take(newCap-int64(cap(k.buf))) {
+		k.refused, k.truncated, k.buf = true, true, nil
+		return false
+	}
+	b := make([]byte, len(k.buf), newCap)
+	copy(b, k.buf)
+	k.buf = b
+	return true
+}
+
+func (k *keeper) keep(p []byte) {
+	if k.truncated || len(p) == 0 {
+		if len(p) > 0 {
+			k.truncated = true
+		}
+		return
+	}
+	room := k.limit - int64(len(k.buf))
+	if int64(len(p)) > room {
+		p = p[:room]
+		k.truncated = true
+	}
+	if len(p) == 0 || !k.grow(len(p)) {
+		return
+	}
+	k.buf = append(k.buf, p...)
+}
+
+func (k *keeper) body() []byte {
+	if len(k.buf) == 0 {
+		return nil
+	}
+	return k.buf
+}
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// relayClock times the reads of a body relayed to a client: the moment of
+// the last read, less the time spent in the relay before it.
+type relayClock struct {
+	wait, waitAtLast time.Duration
+	lastRead         time.Time
+}
+
+// consume reads body to its end, keeping it in k and handing it to relay
+// (which may be nil). more says whether more body is already buffered.
+func consume(body io.Reader, more func() bool, k *keeper, out *Outgoing, clock *relayClock) error {
+	bp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := body.Read(buf)
+		clock.lastRead, clock.waitAtLast = time.Now(), clock.wait
+		if n > 0 {
+			if k != nil {
+				k.keep(buf[:n])
+			}
+			if out.Relay != nil {
+				t := time.Now()
+				rerr := out.Relay.Body(buf[:n], err == nil && more())
+				clock.wait += time.Since(t)
+				if rerr != nil {
+					out.RelayErr = rerr
+					return rerr
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// bodyReader remembers the error of reading a streamed request body, so
+// that a client's fault is told from a target's.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
