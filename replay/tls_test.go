@@ -137,6 +137,7 @@ func TestKeyLogParse(t *testing.T) {
 		{"secret not hex", "# x\nCLIENT_RANDOM " + random + " " + secret[:90] + "zz", "key log line 2: secret is not hex", 0},
 		{"master of another size", "CLIENT_RANDOM " + random + " " + secret[:64], "key log line 1: CLIENT_RANDOM master secret of 32 bytes, want 48", 0},
 		{"fields", "CLIENT_RANDOM " + random, "key log line 1: want LABEL CLIENT_RANDOM SECRET, got 2 fields", 0},
+		{"traffic secret of another size", "CLIENT_TRAFFIC_SECRET_0 " + random + " " + secret[:40], "key log line 1: CLIENT_TRAFFIC_SECRET_0 of 20 bytes, want 32 or 48", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,5 +275,43 @@ func TestTLSSessionSkips(t *testing.T) {
 				t.Errorf("fail %q, want %q", s.fail, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeyLogGrows: a key log file still being written (a live capture's
+// SSLKEYLOGFILE) is read again for a session it did not hold.
+func TestKeyLogGrows(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keys.log")
+	first, second := strings.Repeat("01", 32), strings.Repeat("02", 32)
+	secret := strings.Repeat("ab", 48)
+	if err := os.WriteFile(path, []byte("CLIENT_RANDOM "+first+" "+secret+"\nCLIENT_RANDOM "+second[:10]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKeyLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r1, r2 [32]byte
+	hex.Decode(r1[:], []byte(first))
+	hex.Decode(r2[:], []byte(second))
+	if k.lookup(r1) == nil || k.lookup(r2) != nil {
+		t.Fatalf("before it grows: want the first session only")
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(second[10:] + " " + secret + "\n")
+	f.Close()
+	if k.lookup(r2) == nil || k.Len() != 2 {
+		t.Errorf("after it grew: the second session is not found (%d sessions)", k.Len())
+	}
+	// A file whose last line has no newline: the line is whole, and read.
+	if err := os.WriteFile(path, []byte("CLIENT_RANDOM "+second+" "+secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadKeyLog(path); err != nil || k.Len() != 1 {
+		t.Errorf("a last line without newline: %v, %d sessions, want 1", err, k.Len())
 	}
 }
