@@ -85,6 +85,7 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
 	source, backendTokenFile          string
+	prometheus                        string
 	failSafeAfter, metricsListen      string
 	restart, acceptPlanChange         bool
 
@@ -161,7 +162,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		return err
 	}
 	f.quorum = p.Quorum
-	doors, err := openDoors(ctx, f, admins, token)
+	doors, err := openDoors(ctx, f, p, admins, token)
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		}
 	}
 	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor(),
-		AcceptPlanChange: f.acceptPlanChange}
+		AcceptPlanChange: f.acceptPlanChange, Prometheus: doors.prometheus}
 	if f.metricsListen != "" {
 		stop, err := serveMetrics(ctx, f.metricsListen, c)
 		if err != nil {

@@ -28,6 +28,7 @@ type tapFlags struct {
 	iface, ports, bpf, read        string
 	candidate, secondary, host     string
 	concurrency, maxBody, queue    int
+	queueBytes                     int64
 	timeout, duration, repeatAfter time.Duration
 	unsafe                         bool
 	admin, adminTokenFile          string
@@ -72,6 +73,7 @@ tap stops. Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.host, "host", "", "replace every request's Host header")
 	fl.IntVar(&f.concurrency, "concurrency", 256, "exchanges in flight at most")
 	fl.IntVar(&f.queue, "queue", 16384, "requests waiting for a sender at most; beyond, skipped as queue_full")
+	fl.Int64Var(&f.queueBytes, "queue-bytes", 256<<20, "body bytes waiting requests may hold; beyond, skipped as queue_full")
 	fl.IntVar(&f.maxBody, "max-body", 1<<20, "body bytes kept per message; larger requests are skipped as body_over_cap")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request to the candidate")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (0: until SIGTERM or the end of --read)")
@@ -100,7 +102,7 @@ func parsePorts(s string) ([]int, error) {
 
 func runTap(ctx context.Context, a *app, f tapFlags) error {
 	tuneGC()
-	cfg := tap.Config{Host: f.host, Concurrency: f.concurrency, QueueSize: f.queue, Unsafe: f.unsafe, RepeatWindow: f.repeatAfter}
+	cfg := tap.Config{Host: f.host, Concurrency: f.concurrency, QueueSize: f.queue, QueueBytes: f.queueBytes, Unsafe: f.unsafe, RepeatWindow: f.repeatAfter}
 	cfg.Read.MaxBody = f.maxBody
 	switch {
 	case (f.iface == "") == (f.read == ""):
