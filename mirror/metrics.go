@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"math"
 	"net/http"
 	"sync"
 
@@ -10,6 +11,27 @@ import (
 
 	"github.com/cutover/cutover/diff"
 )
+
+// Metric names that rollout's Prometheus source reads: together they carry
+// what the built-in gates need, per side and endpoint, summed by PromQL
+// over a fleet of mirrors.
+const (
+	MetricRequests        = "cutover_mirror_requests_total"            // {side, endpoint} served
+	MetricErrors          = "cutover_mirror_errors_total"              // {side, endpoint} served 5xx or no answer
+	MetricExchanges       = "cutover_mirror_exchanges_total"           // shadow accounting: requests
+	MetricCompared        = "cutover_mirror_compared_total"            // {endpoint}
+	MetricDifferent       = "cutover_mirror_different_total"           // {endpoint}
+	MetricFailed          = "cutover_mirror_failed_total"              // {side: legacy, candidate, both}
+	MetricSkipped         = "cutover_mirror_skipped_total"             // {reason}
+	MetricComparedLatency = "cutover_mirror_compared_duration_seconds" // {side} histogram of compared exchanges
+)
+
+// ComparedLatencyBuckets are the compared-latency histogram's upper bounds:
+// four a doubling from 100µs to about 50s, fine enough for a rank test on
+// the histogram to reach the verdict the samples reach.
+func ComparedLatencyBuckets() []float64 {
+	return prometheus.ExponentialBuckets(0.0001, math.Pow(2, 0.25), 76)
+}
 
 // maxEndpointLabels bounds the endpoint label: paths come from traffic, and
 // a scrape must not grow without end. The rest share "OTHER".
@@ -24,6 +46,7 @@ type metrics struct {
 	duration      *prometheus.HistogramVec
 	shadowSkipped *prometheus.CounterVec
 	weight        prometheus.Gauge
+	compared      *prometheus.HistogramVec
 
 	mu        sync.Mutex
 	endpoints map[string]bool
@@ -33,10 +56,10 @@ func newMetrics(m *Mirror) *metrics {
 	x := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cutover_mirror_requests_total", Help: "Requests served to clients, by the side that served them.",
+			Name: MetricRequests, Help: "Requests served to clients, by the side that served them.",
 		}, []string{"side", "endpoint"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cutover_mirror_errors_total", Help: "Served requests that got a 5xx or no answer, by side.",
+			Name: MetricErrors, Help: "Served requests that got a 5xx or no answer, by side.",
 		}, []string{"side", "endpoint"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cutover_mirror_request_duration_seconds",
@@ -49,10 +72,15 @@ func newMetrics(m *Mirror) *metrics {
 		weight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cutover_mirror_weight_percent", Help: "Share of users the candidate serves.",
 		}),
+		compared: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricComparedLatency,
+			Help:    "Time to the last byte of both answers of compared shadow exchanges, by side: legacy and candidate measured alike.",
+			Buckets: ComparedLatencyBuckets(),
+		}, []string{"side"}),
 		endpoints: map[string]bool{},
 	}
 	x.weight.Set(m.cfg.Weight)
-	x.registry.MustRegister(x.requests, x.errors, x.duration, x.shadowSkipped, x.weight,
+	x.registry.MustRegister(x.requests, x.errors, x.duration, x.shadowSkipped, x.weight, x.compared,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return x
 }
@@ -91,6 +119,16 @@ func (x *metrics) observeServed(s side, endpoint string, a *diff.Response) {
 	x.duration.WithLabelValues(s.String(), ep).Observe(a.Total.Seconds())
 }
 
+// observeCompared records both answer times of an exchange both sides
+// answered (what the diff engine's latency test compares).
+func (x *metrics) observeCompared(ex *diff.Exchange) {
+	if ex.Legacy.Failed() || ex.Candidate.Failed() {
+		return
+	}
+	x.compared.WithLabelValues(sideLegacy.String()).Observe(ex.Legacy.Total.Seconds())
+	x.compared.WithLabelValues(sideCandidate.String()).Observe(ex.Candidate.Total.Seconds())
+}
+
 // countsCollector exposes the diff engine's counts per endpoint. It reads
 // the cheap counts, not the summary: a scrape must not run latency tests.
 type countsCollector struct {
@@ -98,19 +136,35 @@ type countsCollector struct {
 }
 
 var (
-	comparedDesc = prometheus.NewDesc("cutover_mirror_compared_total",
+	comparedDesc = prometheus.NewDesc(MetricCompared,
 		"Shadow exchanges where both sides answered, by endpoint.", []string{"endpoint"}, nil)
-	differentDesc = prometheus.NewDesc("cutover_mirror_different_total",
+	differentDesc = prometheus.NewDesc(MetricDifferent,
 		"Compared exchanges with at least one difference that is not noise, by endpoint.", []string{"endpoint"}, nil)
+	exchangesDesc = prometheus.NewDesc(MetricExchanges,
+		"Requests accounted by the comparison: skipped + compared + failed.", nil, nil)
+	failedDesc = prometheus.NewDesc(MetricFailed,
+		"Shadow exchanges where a side gave no HTTP answer, by side (legacy, candidate, both).", []string{"side"}, nil)
+	skippedDesc = prometheus.NewDesc(MetricSkipped,
+		"Requests not compared, by reason, as the summary counts them.", []string{"reason"}, nil)
 )
 
 func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- comparedDesc
 	ch <- differentDesc
+	ch <- exchangesDesc
+	ch <- failedDesc
+	ch <- skippedDesc
 }
 
 func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
-	_, endpoints := c.counts()
+	counts, endpoints := c.counts()
+	ch <- prometheus.MustNewConstMetric(exchangesDesc, prometheus.CounterValue, float64(counts.Requests))
+	for side, n := range map[string]int64{"legacy": counts.Failed.Legacy, "candidate": counts.Failed.Candidate, "both": counts.Failed.Both} {
+		ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(n), side)
+	}
+	for reason, n := range counts.Skipped {
+		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(n), reason)
+	}
 	for i, ep := range endpoints {
 		if i >= maxEndpointLabels {
 			break

@@ -298,6 +298,7 @@ func (m *Mirror) settle(p *pair) {
 	} else {
 		ex.Legacy, ex.Candidate = p.shadow, p.primaryAnswer
 	}
+	m.metrics.observeCompared(ex)
 	c := m.rec.Compare(ex)
 	m.rec.Record(c)
 	win.Record(c)

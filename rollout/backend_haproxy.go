@@ -192,7 +192,7 @@ func (h *HAProxy) Measure(ctx context.Context, id string) (Measure, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.window.measure(id, legacy, candidate), nil
+	return h.window.measure(id, legacy, candidate, h.set != nil && h.set.legacy == 0), nil
 }
 
 // parseStat reads the two servers' rows of `show stat` CSV.
@@ -217,7 +217,10 @@ func (h *HAProxy) parseStat(out string) (legacy, candidate Served, err error) {
 		if !ok || i >= len(rec) {
 			return 0
 		}
-		n, _ := strconv.ParseInt(rec[i], 10, 64)
+		n, err := strconv.ParseInt(rec[i], 10, 64)
+		if err != nil || n < 0 {
+			return 0
+		}
 		return n
 	}
 	found := 0

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,6 +152,95 @@ func TestHAProxySetsConfirmsAndMeasures(t *testing.T) {
 		err := down.SetWeight(ctx, 5)
 		if err == nil || !strings.Contains(err.Error(), "runtime API") || !strings.Contains(err.Error(), "after 3 attempts") {
 			t.Errorf("unreachable runtime API: %v", err)
+		}
+	})
+}
+
+// With the README's `balance hash` and `hash-type consistent`, weights set
+// at runtime take effect, each user stays on one side, and raising the
+// weight only moves users from legacy to the candidate.
+func TestHAProxyStickyHashing(t *testing.T) {
+	legacy, candidate := twoServers(t)
+	hp := testbed.StartHAProxyForTest(t, testbed.HAProxyConfig{Legacy: legacy, Candidate: candidate})
+	h, err := ParseHAProxy(hp.APIAddr + "?backend=app&legacy=legacy&candidate=candidate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	client := &http.Client{}
+	sides := func() map[string]string {
+		out := map[string]string{}
+		for u := range 2000 {
+			user := "u" + strconv.Itoa(u)
+			for range 2 { // twice each: a user always gets the same side
+				req, _ := http.NewRequest("GET", hp.URL+"/", nil)
+				req.Header.Set("X-User", user)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if prev, ok := out[user]; ok && prev != string(b) {
+					t.Fatalf("user %s served by %s then %s at one weight", user, prev, b)
+				}
+				out[user] = string(b)
+			}
+		}
+		return out
+	}
+	share := func(s map[string]string) float64 {
+		n := 0
+		for _, side := range s {
+			if side == "candidate" {
+				n++
+			}
+		}
+		return 100 * float64(n) / float64(len(s))
+	}
+	if err := h.SetWeight(ctx, 25); err != nil {
+		t.Fatal(err)
+	}
+	at25 := sides()
+	if err := h.SetWeight(ctx, 50); err != nil {
+		t.Fatal(err)
+	}
+	at50 := sides()
+	// 2000 users: the binomial spread alone is about a point.
+	if s25, s50 := share(at25), share(at50); s25 < 20 || s25 > 30 || s50 < 45 || s50 > 55 {
+		t.Errorf("users on the candidate: %.1f%% at 25, %.1f%% at 50", s25, s50)
+	}
+	moved := 0
+	for u, side := range at25 {
+		if side == "candidate" && at50[u] == "legacy" {
+			moved++
+		}
+	}
+	if moved > 0 {
+		t.Errorf("%d users on the candidate at 25%% were back on legacy at 50%%", moved)
+	}
+}
+
+func FuzzParseHAProxy(f *testing.F) {
+	f.Add("/run/haproxy/admin.sock?backend=app&legacy=l&candidate=c")
+	f.Add("127.0.0.1:9999?backend=app&legacy=l&candidate=c")
+	f.Add("unix:?%zz")
+	f.Fuzz(func(t *testing.T, spec string) {
+		h, err := ParseHAProxy(spec)
+		if err == nil && (h.Address == "" || h.Backend == "" || h.Legacy == h.Candidate) {
+			t.Fatalf("accepted %q as %+v", spec, h)
+		}
+	})
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add("# pxname,svname,stot,hrsp_5xx,req_tot,econ,eresp,\napp,legacy,10,1,12,0,0,\napp,candidate,5,2,6,1,0,\n")
+	f.Add("# pxname,svname\n\"app,x\n")
+	h := &HAProxy{Backend: "app", Legacy: "legacy", Candidate: "candidate"}
+	f.Fuzz(func(t *testing.T, out string) {
+		l, c, err := h.parseStat(out)
+		if err == nil && (l.Requests < 0 || l.Errors < 0 || c.Requests < 0 || c.Errors < 0) {
+			t.Fatalf("negative counts: %+v %+v", l, c)
 		}
 	})
 }

@@ -122,7 +122,7 @@ func (n *NGINXSplit) Measure(ctx context.Context, id string) (Measure, error) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.window.measure(id, st.Served.Legacy, st.Served.Candidate), nil
+	return n.window.measure(id, st.Served.Legacy, st.Served.Candidate, n.set != nil && *n.set >= 100), nil
 }
 
 func (n *NGINXSplit) call(ctx context.Context, method string, body []byte) (splitState, error) {

@@ -64,10 +64,11 @@ func retry(ctx context.Context, attempts int, pause time.Duration, f func() erro
 
 // counterWindow turns a router's running totals into a step's window: the
 // totals when the window opened are subtracted. A router restarted since
-// (its totals went down) starts the window anew. At weight 100 legacy
-// serves nothing and a front door shadows nothing, so legacy's figure is
-// then what it served before the window opened (its totals since the
-// router started): the candidate is judged against legacy's own record.
+// (its totals went down) starts the window anew. At weight 100 (full)
+// legacy serves nothing, or the few requests in flight at the change, and
+// a front door shadows nothing: legacy's figure is then everything it
+// served since the router started, so the candidate is judged against
+// legacy's own record.
 type counterWindow struct {
 	id                string
 	legacy, candidate Served
@@ -75,7 +76,7 @@ type counterWindow struct {
 
 // measure returns the counts since window id opened, opening it (and
 // returning nothing yet) when id is new.
-func (w *counterWindow) measure(id string, legacy, candidate Served) Measure {
+func (w *counterWindow) measure(id string, legacy, candidate Served, full bool) Measure {
 	reset := legacy.Requests < w.legacy.Requests || candidate.Requests < w.candidate.Requests ||
 		legacy.Errors < w.legacy.Errors || candidate.Errors < w.candidate.Errors
 	if id != w.id || reset {
@@ -86,8 +87,8 @@ func (w *counterWindow) measure(id string, legacy, candidate Served) Measure {
 		return Served{Requests: a.Requests - b.Requests, Errors: a.Errors - b.Errors}
 	}
 	m := Measure{Legacy: sub(legacy, w.legacy), Candidate: sub(candidate, w.candidate)}
-	if m.Legacy.Requests == 0 && m.Candidate.Requests > 0 {
-		m.Legacy = w.legacy
+	if full {
+		m.Legacy = legacy
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,18 @@ type promFleet struct {
 
 func startPromFleet(t *testing.T, sample float64) *promFleet {
 	t.Helper()
-	bed := testbed.StartForTest(t, testbed.Config{})
+	return startPromFleetOn(t, testbed.StartForTest(t, testbed.Config{}), sample)
+}
+
+// startPromFleetShadowed compares every request, with a secondary legacy
+// for noise.
+func startPromFleetShadowed(t *testing.T) *promFleet {
+	t.Helper()
+	return startPromFleetOn(t, testbed.StartForTest(t, testbed.Config{Secondary: true}), 100)
+}
+
+func startPromFleetOn(t *testing.T, bed *testbed.Bed, sample float64) *promFleet {
+	t.Helper()
 	f := &promFleet{bed: bed}
 	var targets []string
 	for range 2 {
@@ -166,19 +178,33 @@ func TestPrometheusGates(t *testing.T) {
 		}
 	})
 
-	t.Run("Prometheus stopped: insufficient, the rollout holds", func(t *testing.T) {
-		c, j := f.controller(t, promPlan("[25, 100]", "false"))
-		runInBackground(t, c)
-		waitGate(t, j, "candidate_5xx", GatePass, 20*time.Second)
+	t.Run("Prometheus stopped: insufficient, the rollout holds, then pauses at its deadline", func(t *testing.T) {
 		f.prom.Stop()
-		st, g := waitGate(t, j, "candidate_5xx", GateInsufficient, 20*time.Second)
-		if !strings.Contains(g.Reason, f.prom.URL) {
-			t.Errorf("insufficient for %q, want the reason to name Prometheus %s", g.Reason, f.prom.URL)
+		c, j := f.controller(t, promPlan("[{weight: 25, hold: 2s, max_duration: 8s}, 100]", "false"))
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		began := time.Now()
+		st, err := c.Run(ctx)
+		if !errors.Is(err, ErrLeftPaused) || st.Status != StatusPaused || st.Weight != 25 {
+			t.Fatalf("Run: %v, %s at %g; want left paused at 25 at the deadline", err, st.Status, st.Weight)
 		}
-		time.Sleep(3 * c.Plan.Interval)
-		st, _ = j.Load(context.Background(), "e2e")
-		if st.Status != StatusProgressing || st.Weight != 25 {
-			t.Errorf("with Prometheus gone: %s at %g, want holding at 25", st.Status, st.Weight)
+		if d := time.Since(began); d < 8*time.Second {
+			t.Errorf("paused after %v, before the 8s deadline", d)
+		}
+		var gate *GateResult
+		for i, g := range st.Gates {
+			if g.Gate == "candidate_5xx" {
+				gate = &st.Gates[i]
+			}
+		}
+		if gate == nil || gate.Verdict != GateInsufficient || !strings.Contains(gate.Reason, f.prom.URL) {
+			t.Errorf("gates at the pause: %+v; want candidate_5xx insufficient, naming Prometheus %s", st.Gates, f.prom.URL)
+		}
+		events, _ := j.History(context.Background(), "e2e")
+		for _, e := range events {
+			if e.Kind == EventStep && e.Weight > 25 {
+				t.Errorf("the rollout advanced to %g%% with its Prometheus gate blind", e.Weight)
+			}
 		}
 	})
 }

@@ -55,7 +55,8 @@ func notify(ctx context.Context, client *http.Client, hooks []string, name strin
 func notifies(kind string) bool {
 	switch kind {
 	case EventStarted, EventStep, EventPaused, EventResumed, EventRolledBack, EventPromoted, EventAborted, EventWeightSet,
-		EventInterrupted, EventDeadline, EventInsufficient, EventMirrorsMissing, EventDryRunFailed, EventPlanChanged:
+		EventInterrupted, EventDeadline, EventInsufficient, EventMirrorsMissing, EventDryRunFailed, EventPlanChanged,
+		EventWeightDrift, EventBackendFailed, EventBackendRecovered:
 		return true
 	}
 	return false

@@ -24,14 +24,14 @@ type rolloutFlags struct {
 
 func newRolloutCmd(a *app) *cobra.Command {
 	var f rolloutFlags
-	cmd := &cobra.Command{
+	cmd := withSubcommands(&cobra.Command{
 		Use:   "rollout",
 		Short: "Move live traffic to the candidate step by step, with gates and automatic rollback",
 		Long: `rollout moves the share of traffic the candidate serves through the steps of a
 plan, judges every step on the mirrors' measurements (error rate, latency,
 differences) and rolls back on its own when a step goes bad. State and history
 live in a SQLite file (--state) that operators share from any terminal.`,
-	}
+	})
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.state, "state", "cutover.db", "state file (SQLite)")
 	pf.StringVar(&f.rollout, "rollout", "", "rollout name (default: the only one in the state file)")
@@ -85,6 +85,7 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
 	source, backendTokenFile          string
+	prometheus                        string
 	failSafeAfter, metricsListen      string
 	restart, acceptPlanChange         bool
 
@@ -161,7 +162,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		return err
 	}
 	f.quorum = p.Quorum
-	doors, err := openDoors(ctx, f, admins, token)
+	doors, err := openDoors(ctx, f, p, admins, token)
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 		}
 	}
 	c := &rollout.Controller{Plan: p, PlanYAML: planYAML, Journal: j, Source: doors.source, Backend: doors.backend, Log: a.log, Actor: actor(),
-		AcceptPlanChange: f.acceptPlanChange}
+		AcceptPlanChange: f.acceptPlanChange, Prometheus: doors.prometheus}
 	if f.metricsListen != "" {
 		stop, err := serveMetrics(ctx, f.metricsListen, c)
 		if err != nil {
@@ -208,12 +209,17 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 	return nil
 }
 
-// openRollout opens the state file and names the rollout to act on.
-func openRollout(ctx context.Context, rf *rolloutFlags) (*rollout.Journal, string, error) {
+// openRollout opens the state file and names the rollout to act on; a
+// read-only command opens it read-only, so that it never writes in it.
+func openRollout(ctx context.Context, rf *rolloutFlags, readOnly bool) (*rollout.Journal, string, error) {
 	if _, err := os.Stat(rf.state); err != nil {
 		return nil, "", fmt.Errorf("state file %s: %w", rf.state, errors.Unwrap(err))
 	}
-	j, err := rollout.OpenJournal(ctx, rf.state)
+	open := rollout.OpenJournal
+	if readOnly {
+		open = rollout.OpenJournalReadOnly
+	}
+	j, err := open(ctx, rf.state)
 	if err != nil {
 		return nil, "", err
 	}
@@ -249,7 +255,7 @@ func newRolloutViewCmd(rf *rolloutFlags, use, short string, show func(ctx contex
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			j, name, err := openRollout(cmd.Context(), rf)
+			j, name, err := openRollout(cmd.Context(), rf, true)
 			if err != nil {
 				return err
 			}
@@ -327,7 +333,7 @@ func newRolloutOperatorCmd(a *app, rf *rolloutFlags, kind, short string, args co
 				}
 				c.Weight = w
 			}
-			j, name, err := openRollout(ctx, rf)
+			j, name, err := openRollout(ctx, rf, false)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -20,6 +21,8 @@ const (
 	doorNGINX   = "nginx:"
 	// sourceBackend measures with the front door that sets the weight.
 	sourceBackend = "backend"
+	// sourcePrometheus sums the fleet's mirrors from one Prometheus.
+	sourcePrometheus = "prometheus:"
 )
 
 func addDoorFlags(fl *pflag.FlagSet, f *rolloutRunFlags) {
@@ -27,8 +30,9 @@ func addDoorFlags(fl *pflag.FlagSet, f *rolloutRunFlags) {
 		`"haproxy:ADDR?backend=NAME&legacy=SRV&candidate=SRV" (HAProxy's runtime API at a socket path or host:port), `+
 		`"nginx:URL" (the cutover split module's admin location in the legacy NGINX)`)
 	fl.StringVar(&f.backendTokenFile, "backend-token-file", "", "file holding the bearer token of the nginx backend's admin location")
-	fl.StringVar(&f.source, "source", "", `what a step is judged on: "mirror" (the mirrors' windows), "backend" (the served and 5xx counts of the haproxy or nginx backend) `+
-		`(default: mirror with --mirror, else backend)`)
+	fl.StringVar(&f.prometheus, "prometheus", "", "base URL of the Prometheus that the plan's prometheus gates query (an entry's url: overrides it)")
+	fl.StringVar(&f.source, "source", "", `what a step is judged on: "mirror" (the mirrors' windows), "backend" (the served and 5xx counts `+
+		`of the haproxy or nginx backend), "prometheus:URL" (every mirror's /metrics summed by one Prometheus) (default: mirror with --mirror, else backend)`)
 }
 
 // doors are what the controller sets the weight with and measures on.
@@ -37,6 +41,7 @@ type doors struct {
 	source  interface {
 		Measure(ctx context.Context, windowID string) (rollout.Measure, error)
 	}
+	prometheus *rollout.Prometheus
 }
 
 // frontDoor is a router that sets the weight and counts what each side
@@ -55,8 +60,17 @@ var (
 // openDoors builds the backend and the source from the flags, and checks
 // that a front door answers: a typo must fail at start (exit 2), not hold
 // a rollout.
-func openDoors(ctx context.Context, f rolloutRunFlags, admins []string, token string) (doors, error) {
+func openDoors(ctx context.Context, f rolloutRunFlags, p *rollout.Plan, admins []string, token string) (doors, error) {
 	var d doors
+	if f.prometheus != "" {
+		if u, err := url.Parse(f.prometheus); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return d, fmt.Errorf("--prometheus %q: want the http(s) URL of a Prometheus", f.prometheus)
+		}
+	}
+	d.prometheus = &rollout.Prometheus{URL: f.prometheus}
+	if err := d.prometheus.NeedsURL(p); err != nil {
+		return d, err
+	}
 	var fleet *rollout.Fleet
 	if len(admins) > 0 {
 		var err error
@@ -126,8 +140,18 @@ func openDoors(ctx context.Context, f rolloutRunFlags, admins []string, token st
 			return d, fmt.Errorf("--source backend needs a haproxy: or nginx: --backend, not %q", f.backend)
 		}
 		d.source = door
+	case strings.HasPrefix(source, sourcePrometheus):
+		base := strings.TrimPrefix(source, sourcePrometheus)
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return d, fmt.Errorf("--source %q: want prometheus: and the http(s) URL of a Prometheus", source)
+		}
+		ps := &rollout.PrometheusSource{URL: base}
+		if err := ps.Check(ctx); err != nil {
+			return d, fmt.Errorf("--source: %w", err)
+		}
+		d.source = ps
 	default:
-		return d, fmt.Errorf(`--source %q: want "mirror" or "backend"`, source)
+		return d, fmt.Errorf(`--source %q: want "mirror", "backend" or "prometheus:URL"`, source)
 	}
 	return d, nil
 }

@@ -29,6 +29,10 @@ func TestFrontDoorFlagsRefused(t *testing.T) {
 	closed := l.Addr().String()
 	l.Close()
 	state := filepath.Join(dir, "cutover.db")
+	promPlan := filepath.Join(dir, "prom.yaml")
+	os.WriteFile(promPlan, []byte(longStepPlan+"gates:\n  prometheus:\n    - {name: p5xx, query: 'up', min: 1}\n"), 0o644)
+	badPromPlan := filepath.Join(dir, "badprom.yaml")
+	os.WriteFile(badPromPlan, []byte(longStepPlan+"gates:\n  prometheus:\n    - {name: p5xx, query: 'up', min: 1, max: 2}\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -42,6 +46,11 @@ func TestFrontDoorFlagsRefused(t *testing.T) {
 		{"mirror backend without mirrors", []string{"rollout", "run", "--state", state, "--plan", plan}, "needs the mirrors"},
 		{"source backend with exec", []string{"rollout", "run", "--state", state, "--plan", plan, "--backend", "exec:true", "--source", "backend"}, "needs a haproxy: or nginx: --backend"},
 		{"unknown source", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "graphite"}, `--source "graphite"`},
+		{"prometheus gate without --prometheus", []string{"rollout", "run", "--state", state, "--plan", promPlan, "--mirror", "http://" + closed}, `prometheus gate "p5xx" has no url`},
+		{"bad --prometheus", []string{"rollout", "run", "--state", state, "--plan", promPlan, "--mirror", "http://" + closed, "--prometheus", "localhost:9090"}, "want the http(s) URL of a Prometheus"},
+		{"prometheus gate with max and min", []string{"rollout", "plan", "--plan", badPromPlan}, "needs one of max or min"},
+		{"prometheus source not a URL", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "prometheus:" + closed}, "want prometheus: and the http(s) URL"},
+		{"prometheus source unreachable", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "prometheus:http://" + closed}, "connection refused"},
 		{"nginx-split without token", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy"}, "--token-file is required"},
 		{"nginx-split short token", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy", "--token-file", short}, "at least 16"},
 		{"nginx-split bad candidate", []string{"nginx-split", "--candidate", "10.0.0.2", "--legacy-upstream", "legacy", "--token-file", token}, "want host:port"},
