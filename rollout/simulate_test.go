@@ -124,8 +124,11 @@ func simPlan(t *testing.T, yaml string) *Plan {
 // runs is how many simulated rollouts a test makes: more with
 // CUTOVER_LONG=1 (the figures in BENCHMARKS.md).
 func runs(short, long int) int {
-	if os.Getenv("CUTOVER_LONG") != "" {
+	switch {
+	case os.Getenv("CUTOVER_LONG") != "":
 		return long
+	case raceBuild:
+		return max(short/4, 2)
 	}
 	return short
 }
