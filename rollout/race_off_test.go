@@ -3,3 +3,5 @@
 package rollout
 
 const raceBuild = false
+
+const raceScale = 1
