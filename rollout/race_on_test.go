@@ -9,4 +9,4 @@ const raceBuild = true
 // raceScale widens the e2e latency margins and injected latencies: the
 // candidate fixture runs inside the race-instrumented test binary, which
 // on a busy machine answers tens of milliseconds slower than NGINX.
-const raceScale = 4
+const raceScale = 8
