@@ -202,10 +202,12 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64, recent 
 	res := GateResult{Gate: GateErrorRate}
 	cand, leg := m.Candidate, m.Legacy
 	source := "served"
-	if leg.Requests == 0 || step.Weight == 100 {
-		c := m.Counts
-		leg = Served{Requests: c.Compared + c.Failed.Legacy + c.Failed.Candidate + c.Failed.Both, Errors: c.Failed.Legacy + c.Failed.Both}
-		source = "shadow"
+	c := m.Counts
+	shadow := Served{Requests: c.Compared + c.Failed.Legacy + c.Failed.Candidate + c.Failed.Both, Errors: c.Failed.Legacy + c.Failed.Both}
+	// A front door shadows nothing: at 100 its source gives legacy's own
+	// record as served (see counterWindow).
+	if leg.Requests == 0 || (step.Weight == 100 && shadow.Requests > 0) {
+		leg, source = shadow, "shadow"
 	}
 	res.Figures = map[string]float64{
 		"candidate_requests": float64(cand.Requests), "candidate_rate": rate(cand.Errors, cand.Requests),
