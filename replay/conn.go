@@ -61,6 +61,7 @@ type half struct {
 	maxAck uint32
 	ackOK  bool
 	fin    bool
+	rst    bool        // a RST was seen (it ends the stream only when delivered)
 	segs   [32]segment // recent segments with payload, for the ack a request was sent with
 	nseg   int
 	late   []segment // segments that came out of order
@@ -144,6 +145,16 @@ func (c *conn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.T
 	return true
 }
 
+// resetBy settles c once a RST has ended direction i: neither side sends
+// on a reset connection, so the answers still awaited will not come, and
+// waiting for the other direction to go idle would hold every later
+// request back (records are emitted in capture order).
+func (c *conn) resetBy(i int, end bool) {
+	if h := &c.halves[i]; end && h.rst && !h.fin && !c.r.flushing {
+		c.settle()
+	}
+}
+
 // noteAck records the acknowledgement a segment of h carries.
 func (c *conn) noteAck(h *half, tcp *layers.TCP) {
 	if tcp.ACK {
@@ -154,6 +165,9 @@ func (c *conn) noteAck(h *half, tcp *layers.TCP) {
 	}
 	if tcp.FIN {
 		h.fin = true
+	}
+	if tcp.RST {
+		h.rst = true
 	}
 }
 
@@ -176,7 +190,8 @@ func (h *half) ackAt(pos int64) (uint32, bool) {
 
 // ReassembledSG feeds reassembled bytes to the direction's parser.
 func (c *conn) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
-	dir, _, _, skip := sg.Info()
+	dir, _, end, skip := sg.Info()
+	defer c.resetBy(dirIndex(dir), end)
 	i := dirIndex(dir)
 	n, _ := sg.Lengths()
 	data := sg.Fetch(n)

@@ -87,6 +87,7 @@ func (c *Controller) Run(ctx context.Context) (*State, error) {
 			return c.interrupted(ctx, st)
 		case <-timer.C:
 		}
+		began := time.Now()
 		next, err := c.Tick(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -101,7 +102,13 @@ func (c *Controller) Run(ctx context.Context) (*State, error) {
 		case leftPaused(st):
 			return st, ErrLeftPaused
 		}
-		timer.Reset(c.wait(st))
+		// Looks keep their pace: the time a look took is part of the
+		// interval (a wait to the hold's end is already counted from now).
+		d := c.wait(st)
+		if d == c.Plan.Interval {
+			d = max(d-time.Since(began), time.Millisecond)
+		}
+		timer.Reset(d)
 	}
 }
 
@@ -323,6 +330,9 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 		return events
 	}
 	events := c.missingChanged(t, st, m.Missing)
+	if c := m.Counts; m.Legacy.Requests == 0 && c.Compared+c.Failed.Legacy+c.Failed.Candidate+c.Failed.Both == 0 && st.Baseline != nil {
+		m.Legacy, m.LegacyBaseline = *st.Baseline, true
+	}
 	st.Looks++
 	ev := c.evidence.add(st.WindowID, t.now, m, c.Plan.RecentIntervals, st.Looks)
 	gates := judge(c.Plan, step, ev)
@@ -363,6 +373,9 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 		st.Phase = PhaseHolding
 	}
 	if allPass && held {
+		if m.Legacy.Requests > 0 && !m.LegacyBaseline {
+			st.Baseline = &Served{Requests: m.Legacy.Requests, Errors: m.Legacy.Errors}
+		}
 		return append(events, t.advance(st, gates))
 	}
 	if held && insufficient && !st.Waiting {

@@ -95,8 +95,12 @@ func switchAtStep(t *testing.T, j *Journal, bed *testbed.Bed, i int, sw testbed.
 	at := make(chan time.Time, 1)
 	go func() {
 		defer close(at)  // never switched: the receiver gets the zero time
-		for range 6000 { // two minutes
-			if st, err := j.Load(context.Background(), "e2e"); err == nil && st.Step >= i {
+		for range 6000 { // two minutes, or until the rollout ended
+			st, err := j.Load(context.Background(), "e2e")
+			if err == nil && terminal(st.Status) {
+				return
+			}
+			if err == nil && st.Step >= i {
 				bed.Candidate.SetSwitches(sw)
 				at <- time.Now()
 				return

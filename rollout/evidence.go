@@ -59,7 +59,7 @@ func (e *stepEvidence) add(window string, at time.Time, m Measure, recentLooks, 
 		}
 		recent.Pairs = pairs
 		ev.Recent = append(ev.Recent, recentWindow{Looks: n, Span: last.at.Sub(base.at), Measure: recent,
-			judgesPairs: n%recentLooks == 0 && isPowerOfTwo(n/recentLooks)})
+			judgesPairs: n == 1 || n%recentLooks == 0 && isPowerOfTwo(n/recentLooks)})
 	}
 	return ev
 }
@@ -71,8 +71,9 @@ type recentWindow struct {
 	Looks   int
 	Span    time.Duration
 	Measure Measure
-	// judgesPairs marks the lengths the latency tests run on (recent
-	// intervals times 1, 2, 4, 8): those tests cost more than a count's.
+	// judgesPairs marks the lengths the latency tests run on (one
+	// interval, and recent intervals times 1, 2, 4, 8): those tests cost
+	// more than a count's.
 	judgesPairs bool
 }
 

@@ -30,6 +30,9 @@ type Measure struct {
 	// Missing names those that did not.
 	Answered int
 	Missing  []string
+	// LegacyBaseline marks Legacy as the step before's: at 100% with no
+	// shadow copies (a front door) legacy serves nothing to compare with.
+	LegacyBaseline bool
 }
 
 // Served counts the requests one side served and how many were errors
@@ -202,12 +205,12 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64, recent 
 	res := GateResult{Gate: GateErrorRate}
 	cand, leg := m.Candidate, m.Legacy
 	source := "served"
-	c := m.Counts
-	shadow := Served{Requests: c.Compared + c.Failed.Legacy + c.Failed.Candidate + c.Failed.Both, Errors: c.Failed.Legacy + c.Failed.Both}
-	// A front door shadows nothing: at 100 its source gives legacy's own
-	// record as served (see counterWindow).
-	if leg.Requests == 0 || (step.Weight == 100 && shadow.Requests > 0) {
-		leg, source = shadow, "shadow"
+	if c := m.Counts; (leg.Requests == 0 || step.Weight == 100) && !m.LegacyBaseline {
+		leg = Served{Requests: c.Compared + c.Failed.Legacy + c.Failed.Candidate + c.Failed.Both, Errors: c.Failed.Legacy + c.Failed.Both}
+		source = "shadow"
+	}
+	if m.LegacyBaseline {
+		source = "served at the step before"
 	}
 	res.Figures = map[string]float64{
 		"candidate_requests": float64(cand.Requests), "candidate_rate": rate(cand.Errors, cand.Requests),
@@ -234,7 +237,7 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64, recent 
 		res.Verdict, res.Reason = GateFail, desc+fmt.Sprintf(": credibly over %g× the legacy's", cfg.MaxRatio)
 	case recent:
 		res.Verdict, res.Reason = GatePass, desc
-	case cand.Requests < step.MinRequests || (source == "served" && leg.Requests < step.MinRequests):
+	case cand.Requests < step.MinRequests || (source != "shadow" && leg.Requests < step.MinRequests):
 		res.Verdict, res.Reason = GateInsufficient, desc+fmt.Sprintf(": fewer than %d requests per side", step.MinRequests)
 	default:
 		res.Verdict, res.Reason = GatePass, desc

@@ -70,6 +70,9 @@ type StateDetail struct {
 	Waiting bool `json:"waiting_for_evidence,omitempty"`
 	// Deadline is when the step's max_duration passes.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// Baseline is what legacy served in the last step passed, for a step
+	// where legacy serves nothing and no shadow copy is compared.
+	Baseline *Served `json:"legacy_baseline,omitempty"`
 }
 
 // Interruption is a stopped controller's last word.

@@ -66,7 +66,7 @@ func TestParsePlanErrors(t *testing.T) {
 		{"falling weights", "name: x\nsteps:\n  - 50\n  - 10\n  - 100", "plan line 4: step weights must rise"},
 		{"last not 100", "name: x\nsteps: [5, 50]", "the last step must be 100"},
 		{"weight over 100", "name: x\nsteps: [5, 150]", "step weight 150"},
-		{"bad duration", "name: x\nsteps: [100]\nhold: soon", "plan: "},
+		{"bad duration", "name: x\nsteps: [100]\nhold: soon", "plan line 3: hold: cannot read `soon` as a duration"},
 		{"tiny interval", "name: x\nsteps: [100]\ninterval: 1ms", "plan line 3: interval must be at least 100ms"},
 		{"bad false alarm", "name: x\nsteps: [100]\nfalse_alarm: 0.9", "plan line 3: false_alarm"},
 		{"bad rollback", "name: x\nsteps: [100]\nfailure: {rollback: slowly}", "plan line 3: failure"},
@@ -89,6 +89,7 @@ func FuzzParsePlan(f *testing.F) {
 	f.Add([]byte("name: x\nsteps: [1, 5, 25, 50, 100]\n"))
 	f.Add([]byte("name: x\nsteps:\n  - {weight: 25, hold: 10m, pause_before: true}\n  - 100\nfailure: {rollback: steps}\n"))
 	f.Add([]byte("name: x\nsteps: [100]\ngates:\n  latency: {max_shift: 5ms}\n"))
+	f.Add([]byte("name: x\nsteps: [{weight: 50, gates: {error_rate: {max: 0.5%}, latency: {max_p99: 250ms, tail: {quantile: 0.95}}}, max_duration: 1h, on_timeout: rollback}, 100]\nquorum: 2\nrecent_intervals: 3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePlan(data)
 		if err != nil {
@@ -96,6 +97,11 @@ func FuzzParsePlan(f *testing.F) {
 		}
 		if len(p.Steps) == 0 || p.Steps[len(p.Steps)-1].Weight != 100 || p.Interval <= 0 || p.FalseAlarm <= 0 {
 			t.Errorf("accepted an invalid plan: %+v", p)
+		}
+		for _, s := range p.Steps {
+			if s.MaxDuration < s.Hold+p.Interval || s.Gates.Latency.Tail.Quantile < 0.5 || s.Gates.Latency.Tail.Quantile >= 1 {
+				t.Errorf("accepted an invalid step: %+v", s)
+			}
 		}
 	})
 }

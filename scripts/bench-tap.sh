@@ -10,6 +10,12 @@
 #   - RSS of the tap sampled every second over a steady run of STEADY.
 #
 #   scripts/bench-tap.sh [DURATION] [CONNECTIONS] [ROUNDS] [STEADY]
+#
+# TAP_ARGS are added to the tap's flags: TAP_ARGS="--concurrency 1 --queue 1"
+# measures the capture alone (reading, reassembly, parsing; nearly every
+# request skipped as queue_full instead of sent), which is what decides
+# whether the tap keeps up with NGINX, apart from the candidate's own cost
+# on this shared machine. STEADY=0 skips the steady run.
 set -euo pipefail
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin
 cd "$(dirname "$0")/.."
@@ -77,7 +83,7 @@ settle() {
 
 items() { grep -c '"uri":"/api/items/' "$log" || true; }
 
-echo "load rate_off p50_off p99_off rate_on p50_on p99_on nginx_items tap_compared tap_skipped"
+echo "load rate_off p50_off p99_off rate_on p50_on p99_on nginx_items tap_compared tap_requests kernel_drops tap_skipped"
 for load in keepalive close pipelined; do
   case $load in
   keepalive) args=(-t2 -c"$conns" -d"$dur" -s "$work/items.lua") ;;
@@ -87,7 +93,7 @@ for load in keepalive close pipelined; do
   for r in $(seq "$rounds"); do
     off=$(wrkrun "${args[@]}" "$legacy")
     : >"$log"
-    bin/cutover tap --interface lo --port "$port" --candidate "$candidate" --json "$work/tap.json" --queue 1000000 --admin "127.0.0.1:$admin" >/dev/null 2>"$work/tap.err" &
+    bin/cutover tap --interface lo --port "$port" --candidate "$candidate" --json "$work/tap.json" --queue 1000000 --admin "127.0.0.1:$admin" ${TAP_ARGS:-} >/dev/null 2>"$work/tap.err" &
     tp=$!
     sleep 1
     on=$(wrkrun "${args[@]}" "$legacy")
@@ -96,11 +102,14 @@ for load in keepalive close pipelined; do
     kill -TERM $tp; wait $tp || true
     compared=$(jq '[.endpoints[] | select(.endpoint=="GET /api/items/{id}") | .compared] | add // 0' "$work/tap.json")
     skipped=$(jq -c '.counts.skipped' "$work/tap.json")
-    echo "$load $off $on $n $compared $skipped"
+    read_n=$(jq '[.endpoints[] | select(.endpoint=="GET /api/items/{id}") | .requests] | add // 0' "$work/tap.json")
+    drops=$(jq '.extra.tap.kernel_drops' "$work/tap.json")
+    echo "$load $off $on $n $compared $read_n $drops $skipped"
   done
 done
 
 # Steady run: RSS of the tap every second.
+[ "$steady" = 0 ] && exit 0
 : >"$log"
 bin/cutover tap --interface lo --port "$port" --candidate "$candidate" --json "$work/steady.json" --admin "127.0.0.1:$admin" >/dev/null 2>"$work/steady.err" &
 tp=$!

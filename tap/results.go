@@ -3,6 +3,8 @@ package tap
 import (
 	"encoding/json"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,6 +148,11 @@ func (r *Results) summarize(agg, lat *diff.Aggregator) diff.Summary {
 	}
 	s.Extra["latency_note"], _ = json.Marshal(note)
 	s.Verdict, s.Reasons = r.verdict.Judge(&s)
+	if lat == nil {
+		// The overall reason says why latency is not judged; the count of
+		// endpoints "short of samples" would only mislead.
+		s.Reasons = slices.DeleteFunc(s.Reasons, func(r string) bool { return strings.HasPrefix(r, "latency inconclusive on ") })
+	}
 	return s
 }
 

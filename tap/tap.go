@@ -14,6 +14,7 @@ import (
 	"context"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -65,6 +66,10 @@ type Config struct {
 	// beyond it is skipped as queue_full rather than delaying the
 	// capture [16384].
 	QueueSize int
+	// QueueBytes bounds the bodies (legacy's answer and the request)
+	// that waiting requests hold; beyond it they are skipped as
+	// queue_full too [256 MiB].
+	QueueBytes int64
 	// Unsafe also sends requests with unsafe methods to the candidate.
 	Unsafe bool
 	// RepeatWindow: the same safe request answered twice by legacy within
@@ -79,6 +84,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 16384
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 256 << 20
 	}
 	if c.RepeatWindow <= 0 {
 		c.RepeatWindow = 5 * time.Second
@@ -151,6 +159,7 @@ type tapper struct {
 	send     Sender
 	res      *Results
 	queue    chan job
+	queued   atomic.Int64 // body bytes held by the queue
 	sendCtx  context.Context
 	inflight sync.WaitGroup
 	repeats  *repeats
@@ -199,23 +208,32 @@ func (t *tapper) take(ctx context.Context, rec *replay.Record) {
 	if first := t.repeats.seen(rec); first != nil {
 		t.res.AddNoiseSample(req, first, rec.Response)
 	}
+	size := int64(len(req.Body) + len(rec.Response.Body))
+	if t.queued.Add(size) > t.cfg.QueueBytes {
+		t.queued.Add(-size)
+		t.res.Skip(ep, ReasonQueueFull)
+		return
+	}
 	select {
-	case t.queue <- job{rec, req}:
+	case t.queue <- job{rec, req, size}:
 		t.sent++
 	default:
+		t.queued.Add(-size)
 		t.res.Skip(ep, ReasonQueueFull)
 	}
 }
 
 // job is one exchange waiting for a sender.
 type job struct {
-	rec *replay.Record
-	req diff.Request
+	rec  *replay.Record
+	req  diff.Request
+	size int64
 }
 
 // worker runs exchanges until the queue is closed.
 func (t *tapper) worker() {
 	for j := range t.queue {
+		t.queued.Add(-j.size)
 		t.res.Add(t.exchange(j.rec, &j.req))
 	}
 }

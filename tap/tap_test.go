@@ -141,10 +141,10 @@ func TestTapLiveAndStream(t *testing.T) {
 	}
 	items, seven := itemsLog(t, bed.Legacy.AccessLog)
 	// Wait until the live tap has compared what it read, then stop both.
-	for last, i := int64(-1), 0; i < 60; i++ {
+	for last, i := int64(-1), 0; i < 240; i++ {
 		time.Sleep(500 * time.Millisecond)
 		c, _ := liveRes.main.Counts()
-		if c.Requests == last && c.Requests > 0 {
+		if c.Requests == last && c.Requests >= int64(items) {
 			break
 		}
 		last = c.Requests
@@ -166,6 +166,20 @@ func TestTapLiveAndStream(t *testing.T) {
 	streamOut, err := Run(context.Background(), Config{Candidate: candidate}, Stream{R: f, Name: pcap}, client, streamRes, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("stream tap: %v", err)
+	}
+
+	// A candidate slower than the capture: what the queue cannot hold is
+	// skipped as queue_full, every request still counted once.
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	fullRes := NewResults(diff.AggregatorConfig{}, false)
+	if _, err := Run(context.Background(), Config{Candidate: candidate, Concurrency: 1, QueueSize: 1}, Stream{R: f, Name: pcap}, client, fullRes, zerolog.Nop()); err != nil {
+		t.Fatalf("stream tap, queue of 1: %v", err)
+	}
+	full, whole := fullRes.Summary().Counts, streamRes.Summary().Counts
+	if err := full.Check(); err != nil || full.Requests != whole.Requests || full.Skipped[ReasonQueueFull] == 0 {
+		t.Errorf("queue of 1: %+v (%v); want the %d requests of the whole run, some queue_full", full, err, whole.Requests)
 	}
 
 	got := map[string]diff.Summary{"live": liveRes.Summary(), "stream": streamRes.Summary()}

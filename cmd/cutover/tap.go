@@ -28,11 +28,14 @@ type tapFlags struct {
 	iface, ports, bpf, read        string
 	candidate, secondary, host     string
 	concurrency, maxBody, queue    int
+	queueBytes                     int64
 	timeout, duration, repeatAfter time.Duration
 	unsafe                         bool
 	admin, adminTokenFile          string
 	jsonPath, rulesPath            string
 	reportPath                     string
+	tlsKeylog                      string
+	upstreamProto, upstreamCA      string
 }
 
 func newTapCmd(a *app) *cobra.Command {
@@ -72,6 +75,7 @@ tap stops. Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.host, "host", "", "replace every request's Host header")
 	fl.IntVar(&f.concurrency, "concurrency", 256, "exchanges in flight at most")
 	fl.IntVar(&f.queue, "queue", 16384, "requests waiting for a sender at most; beyond, skipped as queue_full")
+	fl.Int64Var(&f.queueBytes, "queue-bytes", 256<<20, "body bytes waiting requests may hold; beyond, skipped as queue_full")
 	fl.IntVar(&f.maxBody, "max-body", 1<<20, "body bytes kept per message; larger requests are skipped as body_over_cap")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request to the candidate")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (0: until SIGTERM or the end of --read)")
@@ -82,6 +86,9 @@ tap stops. Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
+	fl.StringVar(&f.tlsKeylog, "tls-keylog", "", tlsKeylogUsage+" (read once, at start)")
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	return cmd
 }
 
@@ -100,7 +107,7 @@ func parsePorts(s string) ([]int, error) {
 
 func runTap(ctx context.Context, a *app, f tapFlags) error {
 	tuneGC()
-	cfg := tap.Config{Host: f.host, Concurrency: f.concurrency, QueueSize: f.queue, Unsafe: f.unsafe, RepeatWindow: f.repeatAfter}
+	cfg := tap.Config{Host: f.host, Concurrency: f.concurrency, QueueSize: f.queue, QueueBytes: f.queueBytes, Unsafe: f.unsafe, RepeatWindow: f.repeatAfter}
 	cfg.Read.MaxBody = f.maxBody
 	switch {
 	case (f.iface == "") == (f.read == ""):
@@ -111,6 +118,15 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 		return errors.New("give --port or --bpf, not both")
 	case f.candidate == "":
 		return errors.New("--candidate is required")
+	}
+	keys, err := loadKeyLog(f.tlsKeylog)
+	if err != nil {
+		return err
+	}
+	cfg.Read.TLSKeys = keys
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
 	}
 	filter := f.bpf
 	if f.ports != "" {
@@ -209,7 +225,8 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 		}
 	}()
 
-	client := upstream.New(upstream.Config{Timeout: f.timeout, MaxConnsPerTarget: max(f.concurrency, 16)})
+	ucfg.Timeout, ucfg.MaxConnsPerTarget = f.timeout, max(f.concurrency, 16)
+	client := upstream.New(ucfg)
 	defer client.Close()
 	out, runErr := tap.Run(ctx, cfg, src, client, res, a.log)
 	s := res.Summary()

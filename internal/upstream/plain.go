@@ -36,8 +36,9 @@ type plainPool struct {
 
 type plainConn struct {
 	net.Conn
-	answered atomic.Bool // the answer to the request begun has started to come
-	stamps   *stampConn  // nil without kernel receive timestamps
+	answered atomic.Bool     // the answer to the request begun has started to come
+	stamps   *stampConn      // nil without kernel receive timestamps
+	raw      syscall.RawConn // nil when the connection has no file descriptor
 	br       *bufio.Reader
 	idleFrom time.Time
 	wire     []byte // the request being sent, reused
@@ -67,6 +68,9 @@ func (p *plainPool) get(ctx context.Context, addr string, deadline time.Time) (*
 		return nil, false, err
 	}
 	c := &plainConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	if c.stamps = withStamps(nc); c.stamps != nil {
 		c.br = bufio.NewReaderSize(c.stamps, 16<<10)
 	} else {
@@ -126,18 +130,14 @@ func alive(c *plainConn) bool {
 // reading them (recv with MSG_PEEK and MSG_DONTWAIT). It is safe while
 // another goroutine reads c.
 func waiting(c *plainConn) bool {
-	sc, ok := c.Conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := c.raw
+	if raw == nil {
 		return false
 	}
 	var n int
-	buf := make([]byte, 1)
+	var buf [1]byte
 	_ = raw.Read(func(fd uintptr) bool {
-		n, _, _ = syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		n, _, _ = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return true
 	})
 	return n > 0
@@ -301,12 +301,8 @@ func (pp *plainPending) Abandon() {
 
 // writeNow writes what it can of b without waiting for the socket.
 func (c *plainConn) writeNow(b []byte) (int, error) {
-	sc, ok := c.Conn.(syscall.Conn)
-	if !ok {
-		return 0, nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := c.raw
+	if raw == nil {
 		return 0, nil
 	}
 	var n int
