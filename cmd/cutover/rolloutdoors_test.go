@@ -104,7 +104,7 @@ func TestNGINXSplitCLIRollout(t *testing.T) {
 // that scrapes the mirror, while the mirror's admin API sets the weight.
 func TestPrometheusSourceCLIRollout(t *testing.T) {
 	admin, m, token := mirrorForRollout(t)
-	prom := testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: []string{strings.TrimPrefix(admin, "http://")}})
+	prom := testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: []string{strings.TrimPrefix(admin, "http://")}, BearerToken: "tok"})
 	for i := 0; ; i++ { // the first scrape
 		if resp, err := http.Get(prom.URL + "/api/v1/query?query=cutover_mirror_exchanges_total"); err == nil {
 			b, _ := io.ReadAll(resp.Body)
