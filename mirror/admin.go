@@ -66,7 +66,7 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, results.Summary("mirror"))
 	})
-	mux.HandleFunc("GET /report", reportHandler(results))
+	mux.Handle("GET /report", reportHandler(results))
 	mux.HandleFunc("PUT /weight", func(w http.ResponseWriter, r *http.Request) {
 		if msg, code := authorize(r, token); code != 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
