@@ -259,7 +259,7 @@ func (a *Aggregator) Record(c *Comparison) {
 				Time: sampleTime(ex.Time), Request: req,
 				Legacy:    a.sampler.value(d.diff.Path, d.diff.Legacy),
 				Candidate: a.sampler.value(d.diff.Path, d.diff.Candidate),
-				Detail:    a.sampler.cut(d.diff.Detail),
+				Detail:    a.sampler.value(d.diff.Path, d.diff.Detail),
 				Noise:     isNoise,
 			})
 			a.samples++
@@ -289,10 +289,10 @@ func (a *Aggregator) addFailure(ep *endpointState, ex *Exchange, legacyFailed, c
 	if len(ep.failures) < a.cfg.SamplesPerField && a.samples < a.cfg.MaxSamples {
 		s := FailureSample{Time: sampleTime(ex.Time), Request: a.sampler.request(&ex.Request), Side: side}
 		if legacyFailed {
-			s.LegacyError = transportError(ex.Legacy)
+			s.LegacyError = a.sampler.params.text(transportError(ex.Legacy))
 		}
 		if candidateFailed {
-			s.CandidateError = transportError(ex.Candidate)
+			s.CandidateError = a.sampler.params.text(transportError(ex.Candidate))
 		}
 		ep.failures = append(ep.failures, s)
 		a.samples++

@@ -90,7 +90,10 @@ func (s sampler) response(r *Response) *ResponseSample {
 				out.Header[name] = []string{redacted}
 				continue
 			}
-			out.Header[name] = slices.Clone(values)
+			out.Header[name] = make([]string, len(values))
+			for i, v := range values {
+				out.Header[name][i] = s.params.text(v) // Location, a URL with a token
+			}
 		}
 	}
 	body := r.Body
@@ -103,7 +106,7 @@ func (s sampler) response(r *Response) *ResponseSample {
 		out.Binary = true
 		return out
 	}
-	out.Body = s.cut(string(body))
+	out.Body = s.cut(s.redactBody(string(body)))
 	return out
 }
 

@@ -101,7 +101,7 @@ func showLines(lines []string) string {
 }
 
 func (c *Comparer) redacted(name string) bool {
-	return redactedByDefault[name] || c.redact.match(name)
+	return redactedByDefault[name] || secretHeader(name) || c.redact.match(name)
 }
 
 func redact(v string) string {

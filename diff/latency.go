@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -284,15 +285,19 @@ func ratio(a, b float64) float64 {
 // the JSON stable across platforms that fuse multiply-adds differently.
 func round3(x float64) float64 { return math.Round(x*1e3) / 1e3 }
 
+// roundSignificant rounds x to digits significant digits. It goes through
+// the decimal text: scaling by a power of ten overflows to +Inf for values
+// under about 1e-305 (a p-value of two well-separated samples of a
+// thousand exchanges is one) and gave NaN.
 func roundSignificant(x float64, digits int) float64 {
 	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
 		return x
 	}
-	scale := math.Pow(10, float64(digits)-math.Ceil(math.Log10(math.Abs(x))))
-	if math.IsInf(scale, 0) {
-		return x // a subnormal p-value: scaling it overflows (and x*Inf/Inf is NaN)
+	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', digits, 64), 64)
+	if err != nil {
+		return x
 	}
-	return math.Round(x*scale) / scale
+	return r
 }
 
 func fmtMs(x float64) string { return fmt.Sprintf("%.3g", x) }

@@ -42,6 +42,16 @@ type Rules struct {
 	Endpoints []string `yaml:"endpoints"`
 	// Headers says which headers are compared and which are redacted.
 	Headers HeaderRules `yaml:"headers"`
+	// Query says which query parameters are redacted.
+	Query QueryRules `yaml:"query"`
+}
+
+// QueryRules name query parameters whose values are secrets.
+type QueryRules struct {
+	// Redact lists parameter name globs ("*" any run of characters,
+	// case-insensitive) whose values are replaced by "[redacted]" wherever
+	// a URI is shown, on top of SecretParams.
+	Redact []string `yaml:"redact"`
 }
 
 // Tolerance makes two numbers at Path equal when they differ by at most
@@ -156,6 +166,13 @@ func (r *Rules) decode(n *yaml.Node) error {
 			})
 		case "headers":
 			return r.Headers.decode(v)
+		case "query":
+			return eachKey(v, "query", func(key string, k, v *yaml.Node) error {
+				if key != "redact" {
+					return errAt(k, "unknown key %q in query", key)
+				}
+				return decodeStrings(v, "query.redact", &r.Query.Redact, checkParamGlob)
+			})
 		}
 		return errAt(k, "unknown key %q", key)
 	})

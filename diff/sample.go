@@ -53,13 +53,14 @@ type FailureSample struct {
 type sampler struct {
 	redact   map[string]bool // canonical header names
 	globs    nameGlobs       // the rules' redacted headers
+	params   paramRedactor   // secret query parameters
 	maxBytes int
 }
 
 // newSampler redacts the credentials headers, extra ones and those the
 // rules redact (rules may be nil).
 func newSampler(extra []string, rules *Rules, maxBytes int) sampler {
-	s := sampler{redact: map[string]bool{}, maxBytes: maxBytes}
+	s := sampler{redact: map[string]bool{}, maxBytes: maxBytes, params: newParamRedactor(rules)}
 	if rules != nil {
 		s.globs = slices.Clone(nameGlobs(rules.Headers.Redact))
 	}
@@ -71,7 +72,7 @@ func newSampler(extra []string, rules *Rules, maxBytes int) sampler {
 }
 
 func (s sampler) request(req *Request) *RequestSample {
-	r := &RequestSample{Method: req.Method, URI: req.URI, Host: req.Host, BodyBytes: len(req.Body)}
+	r := &RequestSample{Method: req.Method, URI: s.params.text(req.URI), Host: req.Host, BodyBytes: len(req.Body)}
 	if len(req.Header) > 0 {
 		r.Header = make(map[string][]string, len(req.Header))
 		for name, values := range req.Header {
@@ -79,24 +80,39 @@ func (s sampler) request(req *Request) *RequestSample {
 				r.Header[name] = []string{redacted}
 				continue
 			}
-			r.Header[name] = slices.Clone(values)
+			r.Header[name] = make([]string, len(values))
+			for i, v := range values {
+				r.Header[name][i] = s.params.text(v) // Referer, a URL with a token
+			}
 		}
 	}
-	r.Body = s.cut(string(req.Body))
+	r.Body = s.cut(s.redactBody(string(req.Body)))
 	return r
 }
 
 func (s sampler) redacts(header string) bool {
-	return s.redact[http.CanonicalHeaderKey(header)] || s.globs.match(header)
+	return s.redact[http.CanonicalHeaderKey(header)] || secretHeader(header) || s.globs.match(header)
+}
+
+// secretPath reports whether a field path ends in a secret's name: a
+// header, or a body field named like a secret header or parameter
+// (body.password, body.headers.Authorization of an echo).
+func (s sampler) secretPath(path string) bool {
+	if name, ok := strings.CutPrefix(path, "header."); ok {
+		return s.redacts(name)
+	}
+	last := path[strings.LastIndexByte(path, '.')+1:]
+	last = strings.TrimSuffix(last, "[]")
+	return path != "body" && last != "" && (s.redacts(last) || s.params.secret(last))
 }
 
 // value renders a difference's value, redacted when it is a sensitive
 // header's (a changed Set-Cookie is worth reporting, its value is not).
 func (s sampler) value(path, v string) string {
-	if name, ok := strings.CutPrefix(path, "header."); ok && v != "" && s.redacts(name) {
+	if v != "" && s.secretPath(path) {
 		return redacted
 	}
-	return s.cut(v)
+	return s.cut(s.params.text(v))
 }
 
 // cut truncates to maxBytes on a rune boundary and makes the text valid

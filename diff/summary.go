@@ -114,8 +114,21 @@ type FieldSummary struct {
 // compared + failed.legacy + failed.candidate + failed.both, and that no
 // more exchanges differ than were compared.
 func (c Counts) Check() error {
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{{"requests", c.Requests}, {"compared", c.Compared}, {"different", c.Different},
+		{"failed.legacy", c.Failed.Legacy}, {"failed.candidate", c.Failed.Candidate}, {"failed.both", c.Failed.Both}} {
+		if n.v < 0 {
+			return fmt.Errorf("counts.%s is negative (%d)", n.name, n.v)
+		}
+	}
 	var skipped int64
-	for _, n := range c.Skipped {
+	for _, reason := range slices.Sorted(maps.Keys(c.Skipped)) {
+		n := c.Skipped[reason]
+		if n < 0 {
+			return fmt.Errorf("counts.skipped.%s is negative (%d)", reason, n)
+		}
 		skipped += n
 	}
 	accounted := skipped + c.Compared + c.Failed.Legacy + c.Failed.Candidate + c.Failed.Both

@@ -45,9 +45,11 @@ func (m *Mirror) Status() Status {
 	}
 }
 
-// adminHandler serves the admin API. Reads are open (the listener is on
-// loopback by default); changes need "Authorization: Bearer TOKEN", and
-// with no token configured they are refused outright.
+// adminHandler serves the admin API. Changes need "Authorization: Bearer
+// TOKEN", and with no token configured they are refused outright. Reads
+// need the token too when one is configured (summaries name endpoints and
+// answers, profiles show memory); without one they are open, the listener
+// being on loopback by default. Profiles are served only when asked for.
 //
 //	GET /status    Status
 //	GET /summary   the summary JSON of DESIGN.md
@@ -57,16 +59,19 @@ func (m *Mirror) Status() Status {
 //	               (?pairs_after=N: with the latency pairs compared after the N-th)
 //	POST /window   {"id": "step-3"}: start a new window (a rollout step)
 //	GET /metrics   Prometheus
-//	/debug/pprof/  Go profiles
-func adminHandler(m *Mirror, results Results, token string) http.Handler {
+//	/debug/pprof/  Go profiles (with ServerConfig.Pprof)
+func adminHandler(m *Mirror, results Results, token string, profiles bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+	read := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, readGuard(token, h))
+	}
+	read("GET /status", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Status())
-	})
-	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, _ *http.Request) {
+	}))
+	read("GET /summary", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, results.Summary("mirror"))
-	})
-	mux.Handle("GET /report", reportHandler(results))
+	}))
+	read("GET /report", reportHandler(results))
 	mux.HandleFunc("PUT /weight", func(w http.ResponseWriter, r *http.Request) {
 		if msg, code := authorize(r, token); code != 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
@@ -102,11 +107,12 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]float64{"weight": m.Weight()})
 	})
-	mux.Handle("GET /metrics", m.metrics.handler())
-	// Profiles, for whoever can reach the admin listener (loopback by default).
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /window", func(w http.ResponseWriter, r *http.Request) {
+	read("GET /metrics", m.metrics.handler())
+	if profiles {
+		read("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		read("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	}
+	read("GET /window", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.windows == nil {
 			writeError(w, http.StatusNotFound, "this mirror keeps no windows")
 			return
@@ -123,7 +129,7 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 			rep.Pairs = &p
 		}
 		writeJSON(w, http.StatusOK, rep)
-	})
+	}))
 	mux.HandleFunc("POST /window", func(w http.ResponseWriter, r *http.Request) {
 		if msg, code := authorize(r, token); code != 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
@@ -148,6 +154,22 @@ func adminHandler(m *Mirror, results Results, token string) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"id": win.id, "started": win.started})
 	})
 	return mux
+}
+
+// readGuard serves h to holders of the token, or to anyone when no token
+// is configured.
+func readGuard(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if msg, code := authorize(r, token); code != 0 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
+			writeError(w, code, msg)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func authorize(r *http.Request, token string) (string, int) {

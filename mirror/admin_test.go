@@ -14,7 +14,7 @@ import (
 func TestAdminAPI(t *testing.T) {
 	t.Parallel()
 	bed := testbed.StartForTest(t, testbed.Config{})
-	r := startMirror(t, bed, Config{}, ServerConfig{AdminToken: "s3cret"})
+	r := startMirror(t, bed, Config{}, ServerConfig{AdminToken: "s3cret", Pprof: true})
 	noToken := startMirror(t, bed, Config{}, ServerConfig{})
 
 	tests := []struct {
@@ -27,9 +27,17 @@ func TestAdminAPI(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{"status is open", r.admin, "GET", "/status", "", "", 200, `"weight": 0`},
-		{"summary is open", r.admin, "GET", "/summary", "", "", 200, `"schema": "cutover.summary/v1"`},
-		{"metrics are open", r.admin, "GET", "/metrics", "", "", 200, "cutover_mirror_weight_percent 0"},
+		{"status needs the token", r.admin, "GET", "/status", "", "", 401, "bearer token is required"},
+		{"summary needs the token", r.admin, "GET", "/summary", "guess", "", 401, "bearer token is required"},
+		{"metrics need the token", r.admin, "GET", "/metrics", "", "", 401, "bearer token is required"},
+		{"window needs the token", r.admin, "GET", "/window", "", "", 401, "bearer token is required"},
+		{"pprof needs the token", r.admin, "GET", "/debug/pprof/", "", "", 401, "bearer token is required"},
+		{"status with the token", r.admin, "GET", "/status", "s3cret", "", 200, `"weight": 0`},
+		{"summary with the token", r.admin, "GET", "/summary", "s3cret", "", 200, `"schema": "cutover.summary/v1"`},
+		{"metrics with the token", r.admin, "GET", "/metrics", "s3cret", "", 200, "cutover_mirror_weight_percent 0"},
+		{"pprof with the token", r.admin, "GET", "/debug/pprof/", "s3cret", "", 200, "goroutine"},
+		{"reads are open without a token file", noToken.admin, "GET", "/summary", "", "", 200, `"schema": "cutover.summary/v1"`},
+		{"pprof is off unless asked for", noToken.admin, "GET", "/debug/pprof/", "", "", 404, ""},
 		{"change without token", r.admin, "PUT", "/weight", "", `{"weight":10}`, 401, "bearer token is required"},
 		{"change with a wrong token", r.admin, "PUT", "/weight", "guess", `{"weight":10}`, 401, "bearer token is required"},
 		{"not JSON", r.admin, "PUT", "/weight", "s3cret", `ten`, 400, "body must be JSON"},
@@ -61,7 +69,9 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("weight after the changes = %g, want 12.5 (only the valid change applies)", w)
 	}
 	var st Status
-	resp, err := http.Get(r.admin + "/status")
+	req, _ := http.NewRequest("GET", r.admin+"/status", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,13 @@ type ServerConfig struct {
 	// shutdown [30s]; DrainTimeout then bounds the wait for queued shadow
 	// copies [10s].
 	ShutdownTimeout, DrainTimeout time.Duration
+	// ReadHeaderTimeout bounds the wait for a request's head [60s, NGINX's
+	// client_header_timeout]; IdleTimeout closes a keep-alive connection
+	// idle that long [65s, NGINX's keepalive_timeout], so that idle clients
+	// cannot hold every descriptor.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// Pprof serves Go profiles on the admin API at /debug/pprof/.
+	Pprof bool
 }
 
 // Server runs a Mirror and its admin API on their listeners.
@@ -65,12 +72,24 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 60 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 65 * time.Second
+	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
 	s := &Server{cfg: cfg, m: m, log: log}
 	errLog := stdlog.New(log.With().Str("component", "http").Logger(), "", 0)
-	s.client = &http.Server{Handler: m, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnContext: ConnContext}
+	s.client = &http.Server{
+		Handler: refuseHandler(m, m), ErrorLog: errLog,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return withFramingConn(ConnContext(ctx, c), c)
+		},
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: cfg.IdleTimeout,
+	}
 	if cfg.H2C {
 		s.client.Protocols = new(http.Protocols)
 		s.client.Protocols.SetHTTP1(true)
@@ -87,11 +106,13 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 			return nil, fmt.Errorf("tls: %w", err)
 		}
 		s.client.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	} else {
+		s.lc = framingListener{s.lc}
 	}
 	s.Addr = s.lc.Addr().String()
 	if cfg.Admin != "off" {
 		m.metrics.withCounts(results.Counts)
-		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+		s.admin = &http.Server{Handler: adminHandler(m, results, cfg.AdminToken, cfg.Pprof), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: errLog}
 		if s.la, err = net.Listen("tcp", cfg.Admin); err != nil {
 			s.lc.Close()
 			return nil, fmt.Errorf("admin listen: %w", err)

@@ -178,11 +178,14 @@ func readPackets(ctx context.Context, src packetSource, offset func() int64, cfg
 		if ci.CaptureLength < ci.Length {
 			r.stats.Truncated++
 		}
-		flow, tcp, ok := d.decode(link, data)
-		if !ok {
+		// Decoded as a shard decodes (shard.go), so that a sharded read
+		// counts and flushes exactly alike.
+		flow, seg, ok := d.ip(link, data)
+		if !ok || !tcpHeaderOK(seg) || d.tcp.DecodeFromBytes(withoutOptions(seg), gopacket.NilDecodeFeedback) != nil {
 			r.stats.NotTCP++
 			continue
 		}
+		tcp := &d.tcp
 		if ci.Timestamp.After(r.now) {
 			r.now = ci.Timestamp
 		}

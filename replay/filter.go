@@ -28,6 +28,14 @@ func ParseFilter(specs []string) (Filter, error) {
 			return f, fmt.Errorf("filter %q: want method=..., path=GLOB or host=GLOB", s)
 		}
 		for _, v := range strings.Split(val, ",") {
+			if v == "" {
+				return f, fmt.Errorf("filter %q: an empty value", s)
+			}
+			if key != "method" && strings.ContainsAny(v, "[]{}") {
+				// A user writing a class or a set means one, and would
+				// silently match nothing: only * and ? are globs here.
+				return f, fmt.Errorf("filter %q: only * and ? are special in a glob, not [ ] { }", s)
+			}
 			switch key {
 			case "method":
 				f.Methods = append(f.Methods, strings.ToUpper(v))

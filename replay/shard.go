@@ -171,7 +171,10 @@ func (s *shardedRead) feed(ctx context.Context, src packetSource, offset func() 
 		if ci.CaptureLength < ci.Length {
 			st.Truncated++
 		}
-		if flow, seg, ok := d.ip(link, data); !ok || len(seg) < 20 {
+		if flow, seg, ok := d.ip(link, data); !ok || !tcpHeaderOK(seg) {
+			// Told here, not in the shard: a segment the shard cannot
+			// decode must not move capture time (and flushes) either, as
+			// on one goroutine.
 			st.NotTCP++
 		} else {
 			if ci.Timestamp.After(now) {
@@ -254,6 +257,17 @@ func (s *shardedRead) work(ctx context.Context, r *tcpReader, in <-chan *shardIn
 	// The reader stopped early (an error, or the merge stopped): nothing
 	// more will come from this shard, and what it holds stays unsettled.
 	s.send(ctx, r, nil, upto, true, false)
+}
+
+// tcpHeaderOK reports whether seg holds a TCP header gopacket decodes once
+// withoutOptions dropped its options: at least 20 bytes, a data offset
+// within them and the segment.
+func tcpHeaderOK(seg []byte) bool {
+	if len(seg) < 20 {
+		return false
+	}
+	off := int(seg[12]>>4) * 4
+	return off >= 20 && off <= len(seg)
 }
 
 // withoutOptions moves the fixed TCP header of seg, a copy of ours, over its

@@ -183,7 +183,7 @@ func decodeStrict(n *yaml.Node, v any) error {
 		return err
 	}
 	if err := n.Decode(v); err != nil {
-		return fmt.Errorf("plan: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return planDecodeError(n, err)
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func TestParsePlanErrors(t *testing.T) {
 		{"falling weights", "name: x\nsteps:\n  - 50\n  - 10\n  - 100", "plan line 4: step weights must rise"},
 		{"last not 100", "name: x\nsteps: [5, 50]", "the last step must be 100"},
 		{"weight over 100", "name: x\nsteps: [5, 150]", "step weight 150"},
-		{"bad duration", "name: x\nsteps: [100]\nhold: soon", "plan: "},
+		{"bad duration", "name: x\nsteps: [100]\nhold: soon", "plan line 3: hold: cannot read `soon` as a duration"},
 		{"tiny interval", "name: x\nsteps: [100]\ninterval: 1ms", "plan line 3: interval must be at least 100ms"},
 		{"bad false alarm", "name: x\nsteps: [100]\nfalse_alarm: 0.9", "plan line 3: false_alarm"},
 		{"bad rollback", "name: x\nsteps: [100]\nfailure: {rollback: slowly}", "plan line 3: failure"},

@@ -1,8 +1,11 @@
 package rollout
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,4 +172,68 @@ func (p *Plan) complete(lines map[string]int) error {
 		return err
 	}
 	return p.completeSteps(at)
+}
+
+// yamlErrLine is one of the YAML decoder's type errors, e.g.
+// "line 3: cannot unmarshal !!str `ten` into float64".
+var yamlErrLine = regexp.MustCompile("^line (\\d+): (.*)$")
+
+// planDecodeError makes a decoding error of the plan rooted at n say where
+// and what: "plan line 3: steps[0].weight: cannot unmarshal !!str `ten`
+// into float64" (the decoder itself says only "unmarshal errors:", with the
+// details on lines of their own that a one-line error drops).
+func planDecodeError(n *yaml.Node, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return fmt.Errorf("plan: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	m := yamlErrLine.FindStringSubmatch(te.Errors[0])
+	if m == nil {
+		return fmt.Errorf("plan: %s", te.Errors[0])
+	}
+	line, _ := strconv.Atoi(m[1])
+	msg := strings.NewReplacer("cannot unmarshal !!str ", "cannot read ", "cannot unmarshal ", "cannot read ",
+		"into float64", "as a number", "into int", "as a whole number", "into bool", "as true or false",
+		"into time.Duration", "as a duration (e.g. 5m)", "into rollout.plain", "as a step", "into string", "as text").Replace(m[2])
+	if field := fieldAt(n, line, ""); field != "" {
+		return fmt.Errorf("plan line %d: %s: %s", line, field, msg)
+	}
+	return fmt.Errorf("plan line %d: %s", line, msg)
+}
+
+// fieldAt names the field whose value starts at line, e.g. "steps[1].hold".
+func fieldAt(n *yaml.Node, line int, path string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if f := fieldAt(c, line, path); f != "" {
+				return f
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if v.Kind == yaml.ScalarNode && v.Line == line {
+				return p
+			}
+			if f := fieldAt(v, line, p); f != "" {
+				return f
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if c.Kind == yaml.ScalarNode && c.Line == line {
+				return p
+			}
+			if f := fieldAt(c, line, p); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,15 @@ on a candidate regression half way, and prints the summary. Needs NGINX with the
 Lua module ('make demo' installs it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var c check
+			c.duration("duration", f.duration)
+			c.number("weight", f.weight, 0, 100)
+			c.number("rate", f.rate, math.SmallestNonzeroFloat64, math.MaxFloat64)
+			c.writable("json", f.jsonPath)
+			c.writable("report", f.report)
+			if c.err != nil {
+				return c.err
+			}
 			s, err := demo.Run(cmd.Context(), a.log, demo.Config{Duration: f.duration, Weight: f.weight, Rate: f.rate, Out: a.stdout})
 			if err != nil {
 				return err

@@ -24,6 +24,10 @@ of streams, requests, responses and what was skipped and why (gaps in the
 capture, malformed messages, TLS and other protocols).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
+			var c check
+			if c.positive("max-body", int64(cfg.maxBody)); c.err != nil {
+				return c.err
+			}
 			tuneGC()
 			keys, err := loadKeyLog(cfg.tlsKeylog)
 			if err != nil {

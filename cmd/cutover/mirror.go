@@ -34,7 +34,28 @@ type mirrorFlags struct {
 	tlsCert, tlsKey                string
 	jsonPath, rulesPath            string
 	reportPath                     string
+	readHeaderTimeout, idleTimeout time.Duration
+	pprof                          bool
 	upstreamProto, upstreamCA      string
+}
+
+// validate checks every flag before the mirror starts.
+func (f mirrorFlags) validate() error {
+	var c check
+	c.positive("max-body", f.maxBody)
+	c.positive("queue", int64(f.queue))
+	c.notNegative("queue-bytes", f.queueBytes) // deprecated: 0 means unset
+	c.positive("body-budget", f.bodyBudget)
+	c.positive("workers", int64(f.workers))
+	c.duration("shadow-timeout", f.shadowTimeout)
+	c.duration("shutdown-timeout", f.shutdownTimeout)
+	c.duration("read-header-timeout", f.readHeaderTimeout)
+	c.duration("idle-timeout", f.idleTimeout)
+	c.number("weight", f.weight, 0, 100)
+	c.number("sample", f.sample, 0, 100)
+	c.writable("json", f.jsonPath)
+	c.writable("report", f.reportPath)
+	return c.err
 }
 
 func newMirrorCmd(a *app) *cobra.Command {
@@ -85,10 +106,16 @@ not run.`,
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
+	fl.DurationVar(&f.readHeaderTimeout, "read-header-timeout", 60*time.Second, "close a client connection whose request head takes longer (NGINX's client_header_timeout)")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 65*time.Second, "close a keep-alive client connection idle this long (NGINX's keepalive_timeout)")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles on the admin API at /debug/pprof/ (behind the token when one is set)")
 	return cmd
 }
 
 func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
 	tuneGC()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Bodies held for comparison are bounded by the budget; the soft
@@ -144,6 +171,7 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	srv, err := mirror.Listen(m, agg, mirror.ServerConfig{
 		Listen: f.listen, Admin: f.admin, AdminToken: token,
 		TLSCert: f.tlsCert, TLSKey: f.tlsKey, H2C: f.h2c, ShutdownTimeout: f.shutdownTimeout,
+		ReadHeaderTimeout: f.readHeaderTimeout, IdleTimeout: f.idleTimeout, Pprof: f.pprof,
 	}, a.log)
 	if err != nil {
 		m.Close(ctx)

@@ -179,7 +179,7 @@ func TestMirrorBadFlags(t *testing.T) {
 		want string
 	}{
 		{"no targets", []string{"mirror"}, "legacy: a URL is required"},
-		{"bad weight", []string{"mirror", "--legacy", "http://a", "--candidate", "http://b", "--weight", "150"}, "weight must be between 0 and 100"},
+		{"bad weight", []string{"mirror", "--legacy", "http://a", "--candidate", "http://b", "--weight", "150"}, "invalid --weight 150"},
 		{"bad url", []string{"mirror", "--legacy", "ftp://a", "--candidate", "http://b"}, `legacy: "ftp://a" is not an http(s) URL`},
 		{"bad split key", []string{"mirror", "--legacy", "http://a", "--candidate", "http://b", "--split-key", "geo"}, `split key "geo"`},
 		{"missing token file", []string{"mirror", "--legacy", "http://a", "--candidate", "http://b", "--admin-token-file", "/nonexistent"}, "--admin-token-file"},

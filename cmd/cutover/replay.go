@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -78,8 +79,30 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	return cmd
 }
 
+// validate checks every flag before anything is read or sent.
+func (f replayFlags) validate() error {
+	var c check
+	c.positive("concurrency", int64(f.concurrency))
+	c.positive("max-body", int64(f.maxBody))
+	c.notNegative("limit", int64(f.limit))
+	c.notNegative("noise-samples", int64(f.noiseSamples))
+	c.duration("timeout", f.timeout)
+	c.number("rate", f.rate, 0, math.MaxFloat64)
+	if f.speed != "max" {
+		if s, err := strconv.ParseFloat(f.speed, 64); err != nil || !(s > 0) || math.IsInf(s, 0) {
+			c.fail(`invalid --speed %q: want a number above 0 or "max"`, f.speed)
+		}
+	}
+	c.writable("json", f.jsonPath)
+	c.writable("report", f.reportPath)
+	return c.err
+}
+
 func runReplay(cmd *cobra.Command, a *app, f replayFlags, files []string) error {
 	ctx := cmd.Context()
+	if err := f.validate(); err != nil {
+		return err
+	}
 	tuneGC()
 	cfg := replay.Config{
 		Files: files, Host: f.host, Concurrency: f.concurrency, Rate: f.rate, Limit: f.limit,

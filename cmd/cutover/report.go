@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +71,9 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 			if len(f.in) == 0 || f.out == "" {
 				return errors.New("report needs --in SUMMARY.json and -o FILE")
 			}
+			if err := checkWritable(f.out); err != nil {
+				return fmt.Errorf("-o %s: %w", f.out, err)
+			}
 			s, err := readSummaries(f.in)
 			if err != nil {
 				return err
@@ -91,7 +96,7 @@ Exit code: 0 written and the verdict passed, 1 written and the verdict failed,
 // writeReportFile writes a report atomically: a reader never sees half a
 // file, and a failed render leaves what was there before.
 func writeReportFile(path string, render func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cutover-report-*")
+	tmp, err := createShared(filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
@@ -103,14 +108,25 @@ func writeReportFile(path string, render func(io.Writer) error) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	// CreateTemp makes the file 0600; a report is for sharing.
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// createShared creates a new temporary file in dir with mode 0666 less the
+// umask, as any file a user writes: a report is for sharing, and a user
+// whose umask keeps files private gets a private one (CreateTemp's 0600
+// and a chmod would each override that).
+func createShared(dir string) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, fmt.Sprintf(".cutover-report-%d", rand.Uint64()))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, errors.New("no free temporary name")
 }
 
 // writeHTMLReport writes the HTML report of a run that just ended.
@@ -131,6 +147,10 @@ func readSummaries(paths []string) (*diff.Summary, error) {
 		s, err := diff.ParseSummary(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		// A report of counts that break the contract would be believed.
+		if err := s.Counts.Check(); err != nil {
+			return nil, fmt.Errorf("%s: refusing to render: %w", p, err)
 		}
 		all = append(all, s)
 	}

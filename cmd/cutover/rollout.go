@@ -24,14 +24,14 @@ type rolloutFlags struct {
 
 func newRolloutCmd(a *app) *cobra.Command {
 	var f rolloutFlags
-	cmd := &cobra.Command{
+	cmd := withSubcommands(&cobra.Command{
 		Use:   "rollout",
 		Short: "Move live traffic to the candidate step by step, with gates and automatic rollback",
 		Long: `rollout moves the share of traffic the candidate serves through the steps of a
 plan, judges every step on the mirrors' measurements (error rate, latency,
 differences) and rolls back on its own when a step goes bad. State and history
 live in a SQLite file (--state) that operators share from any terminal.`,
-	}
+	})
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.state, "state", "cutover.db", "state file (SQLite)")
 	pf.StringVar(&f.rollout, "rollout", "", "rollout name (default: the only one in the state file)")
@@ -209,12 +209,17 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 	return nil
 }
 
-// openRollout opens the state file and names the rollout to act on.
-func openRollout(ctx context.Context, rf *rolloutFlags) (*rollout.Journal, string, error) {
+// openRollout opens the state file and names the rollout to act on; a
+// read-only command opens it read-only, so that it never writes in it.
+func openRollout(ctx context.Context, rf *rolloutFlags, readOnly bool) (*rollout.Journal, string, error) {
 	if _, err := os.Stat(rf.state); err != nil {
 		return nil, "", fmt.Errorf("state file %s: %w", rf.state, errors.Unwrap(err))
 	}
-	j, err := rollout.OpenJournal(ctx, rf.state)
+	open := rollout.OpenJournal
+	if readOnly {
+		open = rollout.OpenJournalReadOnly
+	}
+	j, err := open(ctx, rf.state)
 	if err != nil {
 		return nil, "", err
 	}
@@ -250,7 +255,7 @@ func newRolloutViewCmd(rf *rolloutFlags, use, short string, show func(ctx contex
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			j, name, err := openRollout(cmd.Context(), rf)
+			j, name, err := openRollout(cmd.Context(), rf, true)
 			if err != nil {
 				return err
 			}
@@ -328,7 +333,7 @@ func newRolloutOperatorCmd(a *app, rf *rolloutFlags, kind, short string, args co
 				}
 				c.Weight = w
 			}
-			j, name, err := openRollout(ctx, rf)
+			j, name, err := openRollout(ctx, rf, false)
 			if err != nil {
 				return err
 			}

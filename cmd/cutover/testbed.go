@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,10 +18,10 @@ type testbedUpConfig struct {
 }
 
 func newTestbedCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := withSubcommands(&cobra.Command{
 		Use:   "testbed",
 		Short: "Run the local test bed: origin, legacy NGINX/Lua edge and the candidate fixture",
-	}
+	})
 	cmd.AddCommand(newTestbedUpCmd(a))
 	return cmd
 }
@@ -40,8 +41,14 @@ candidate's switches (see internal/testbed.Switches) can be set at start with
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bcfg := testbed.Config{Secondary: cfg.secondary, IPv6: cfg.ipv6}
 			if cfg.switches != "" {
-				if err := json.Unmarshal([]byte(cfg.switches), &bcfg.Candidate.Switches); err != nil {
+				// A mistyped switch would silently test nothing.
+				dec := json.NewDecoder(strings.NewReader(cfg.switches))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&bcfg.Candidate.Switches); err != nil {
 					return fmt.Errorf("invalid --switches: %w", err)
+				}
+				if dec.More() {
+					return fmt.Errorf("invalid --switches: more than one JSON value")
 				}
 			}
 			ctx := cmd.Context()

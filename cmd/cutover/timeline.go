@@ -11,7 +11,7 @@ import (
 
 // rolloutTimeline reads a rollout's journal for the HTML report.
 func rolloutTimeline(ctx context.Context, rf *rolloutFlags) (*reports.Timeline, error) {
-	j, name, err := openRollout(ctx, rf)
+	j, name, err := openRollout(ctx, rf, true)
 	if err != nil {
 		return nil, err
 	}
@@ -24,9 +24,9 @@ func rolloutTimeline(ctx context.Context, rf *rolloutFlags) (*reports.Timeline, 
 	for _, e := range events {
 		kind := e.Kind
 		switch kind {
-		case "rolled_back":
+		case rollout.EventRolledBack:
 			kind = reports.EventRollback
-		case "promoted":
+		case rollout.EventPromoted:
 			kind = reports.EventPromote
 		}
 		p := reports.TimelinePoint{Time: e.Time, Weight: e.Weight, Event: kind, Reason: e.Reason, Status: e.Status, Step: e.Step}
@@ -43,11 +43,11 @@ func rolloutTimeline(ctx context.Context, rf *rolloutFlags) (*reports.Timeline, 
 func gateFigures(g rollout.GateResult) (figure, limit string) {
 	f := g.Figures
 	switch g.Gate {
-	case "error_rate":
+	case rollout.GateErrorRate:
 		return fmt.Sprintf("candidate %.3g%% vs legacy %.3g%%", 100*f["candidate_rate"], 100*f["legacy_rate"]), fmt.Sprintf("≤ %g× legacy", f["max_ratio"])
-	case "latency":
+	case rollout.GateLatency:
 		return fmt.Sprintf("%s ms", signed(f["shift_ms"])), fmt.Sprintf("≤ +%.3g ms", f["tolerance_ms"])
-	case "differences":
+	case rollout.GateDifferences:
 		return fmt.Sprintf("%.3g%% differ", 100*f["rate"]), fmt.Sprintf("≤ %g%%", 100*f["max_rate"])
 	}
 	return g.Verdict, ""
