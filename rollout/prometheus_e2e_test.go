@@ -47,7 +47,7 @@ func startPromFleetOn(t *testing.T, bed *testbed.Bed, sample float64) *promFleet
 		f.admins = append(f.admins, m.Admin)
 		targets = append(targets, strings.TrimPrefix(m.Admin, "http://"))
 	}
-	f.prom = testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: targets})
+	f.prom = testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: targets, BearerToken: "tok"})
 	for _, m := range f.mirror {
 		fleettest.Load(t, m.URL, 3, 2*time.Millisecond)
 	}
