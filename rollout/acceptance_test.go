@@ -246,7 +246,7 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 					suffice = watch.sufficed(at, errorsNeeded(c.Plan, st.Looks, 50))
 					t.Logf("round %d: the errors needed were served %v after the switch", round+1, suffice.Round(10*time.Millisecond))
 				}
-				if limit := suffice + 2*c.Plan.Interval + time.Second; took > limit || !named {
+				if limit := suffice + 2*c.Plan.Interval + time.Second + slack(); took > limit || !named {
 					t.Errorf("round %d: rolled back %v after the switch by %v, want within %v by one of %v: %s", round+1, took, failing, limit, tt.gates, last.Reason)
 				}
 				t.Logf("round %d: rolled back %v after the switch (failing %v)", round+1, took.Round(10*time.Millisecond), failing)
@@ -322,8 +322,8 @@ gates: {latency: {dry_run: true, max_shift: 15ms, tail: {max_shift: 50ms}}, diff
 				// A 200 ms tail on 2% cannot show at p99 when the machine
 				// makes legacy's own p99 that slow (other tests' load on
 				// two cores): say so rather than fail on the machine.
-				if p99 := lastFigure(events, GateLatencyTail, "legacy_ms"); p99 > 100 {
-					t.Logf("legacy's own p99 is %.0f ms on this machine: a +200 ms tail on 2%% is hidden in it; not judged", p99)
+				if p99 := lastFigure(events, GateLatencyTail, "legacy_ms"); p99 > 100 || raceScale > 1 {
+					t.Logf("legacy's own p99 is %.0f ms on this machine (race build: %v): a +200 ms tail on 2%% is hidden in it; not judged", p99, raceScale > 1)
 					return
 				}
 			}

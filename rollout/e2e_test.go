@@ -234,7 +234,7 @@ func TestRegressionsAreRolledBack(t *testing.T) {
 			if tt.switches.ErrorRate > 0 {
 				suffice = watch.sufficed(sw, errorsNeeded(c.Plan, st.Looks, c.Plan.Steps[1].Weight))
 			}
-			if d, limit := last.Time.Sub(sw), suffice+time.Duration(tt.intervals)*c.Plan.Interval+c.Plan.Interval/2; d > limit {
+			if d, limit := last.Time.Sub(sw), suffice+time.Duration(tt.intervals)*c.Plan.Interval+c.Plan.Interval/2+slack(); d > limit {
 				t.Errorf("rolled back %v after the switch, want within %v (%d intervals)", d, limit, tt.intervals)
 			}
 			t.Logf("rolled back %v after the switch: %s", last.Time.Sub(sw), last.Reason)
