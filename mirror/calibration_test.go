@@ -181,7 +181,7 @@ func (c *calibration) rotate(t *testing.T, id string) {
 func (c *calibration) getJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", c.admin+path, nil)
-	req.Header.Set("Authorization", "Bearer "+c.token) // reads need the token once one is set
+	req.Header.Set("Authorization", "Bearer "+c.token) // reads need the token when one is set
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -34,11 +34,13 @@ func TestGRPCCaptureReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	pcap := filepath.Join(t.TempDir(), "grpc.pcap")
-	client := upstream.New(upstream.Config{Proto: upstream.ProtoH2, Timeout: 5 * time.Second})
-	defer client.Close()
 	base, _ := url.Parse(legacy.URL)
 	const calls = 5
 	err = testbed.Capture(ctx, pcap, "tcp port "+portOf(legacy.Addr), func() error {
+		// A client of its own each try: a capture made again must see its
+		// connection from the start.
+		client := upstream.New(upstream.Config{Proto: upstream.ProtoH2, Timeout: 5 * time.Second})
+		defer client.Close()
 		for i := range calls {
 			r := client.Do(ctx, base, &diff.Request{Method: http.MethodPost, URI: testbed.GRPCMethod, Host: legacy.Addr,
 				Header: http.Header{"Content-Type": {"application/grpc"}, "Te": {"trailers"}},
@@ -53,6 +55,8 @@ func TestGRPCCaptureReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	client := upstream.New(upstream.Config{Proto: upstream.ProtoH2, Timeout: 5 * time.Second})
+	defer client.Close()
 	var recs []*Record
 	st, err := ReadFile(ctx, pcap, ReadConfig{Responses: true}, func(r *Record) error {
 		recs = append(recs, r)

@@ -21,6 +21,13 @@ import (
 type KeyLog struct {
 	mu       sync.RWMutex
 	sessions map[[32]byte]*sessionSecrets
+
+	// A log loaded from a file is read again, from where it was read to,
+	// when a session is not in it and the file grew: a live capture's
+	// client or server keeps appending to its SSLKEYLOGFILE.
+	file   sync.Mutex
+	path   string
+	offset int64
 }
 
 // sessionSecrets are what a key log gives for one ClientHello random.
@@ -41,10 +48,56 @@ func LoadKeyLog(path string) (*KeyLog, error) {
 	}
 	defer f.Close()
 	k := NewKeyLog()
-	if err := k.Parse(f); err != nil {
+	b, err := io.ReadAll(f)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	whole := complete(b)
+	if err := k.Parse(bytes.NewReader(whole)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	k.path, k.offset = path, int64(len(whole))
 	return k, nil
+}
+
+// complete cuts b after its last line end, unless what follows is a
+// well-formed line (a file not ended by a newline): a line being written
+// is read once the file grows.
+func complete(b []byte) []byte {
+	whole := b[:bytes.LastIndexByte(b, '\n')+1]
+	if tail := b[len(whole):]; len(tail) > 0 && NewKeyLog().addLine(tail) == nil {
+		return b
+	}
+	return whole
+}
+
+// grew reads what was appended to the log's file since it was last read
+// (whole lines; malformed ones passed over) and reports whether there was
+// any.
+func (k *KeyLog) grew() bool {
+	if k.path == "" {
+		return false
+	}
+	k.file.Lock()
+	defer k.file.Unlock()
+	st, err := os.Stat(k.path)
+	if err != nil || st.Size() <= k.offset {
+		return false
+	}
+	f, err := os.Open(k.path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, st.Size()-k.offset)
+	n, _ := f.ReadAt(b, k.offset)
+	whole := complete(b[:n])
+	if len(whole) == 0 {
+		return false
+	}
+	k.parseLenient(whole)
+	k.offset += int64(len(whole))
+	return true
 }
 
 // String says how many sessions the log holds, never what.
@@ -94,17 +147,28 @@ func (k *KeyLog) addLine(line []byte) error {
 	if _, err := hex.Decode(secret, f[2]); err != nil || len(secret) == 0 {
 		return fmt.Errorf("secret is not hex") // never the secret itself
 	}
+	label := string(f[0])
+	switch label {
+	case "CLIENT_RANDOM":
+		if len(secret) != 48 {
+			return fmt.Errorf("CLIENT_RANDOM master secret of %d bytes, want 48", len(secret))
+		}
+	case "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0":
+		if len(secret) != 32 && len(secret) != 48 {
+			return fmt.Errorf("%s of %d bytes, want 32 or 48", label, len(secret))
+		}
+	default:
+		return nil // EXPORTER_SECRET, CLIENT_EARLY_TRAFFIC_SECRET, ...: not needed
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	s := k.sessions[random]
 	if s == nil {
 		s = &sessionSecrets{}
+		k.sessions[random] = s
 	}
-	switch string(f[0]) {
+	switch label {
 	case "CLIENT_RANDOM":
-		if len(secret) != 48 {
-			return fmt.Errorf("CLIENT_RANDOM master secret of %d bytes, want 48", len(secret))
-		}
 		s.master = secret
 	case "CLIENT_HANDSHAKE_TRAFFIC_SECRET":
 		s.clientHS = secret
@@ -114,10 +178,7 @@ func (k *KeyLog) addLine(line []byte) error {
 		s.client0 = secret
 	case "SERVER_TRAFFIC_SECRET_0":
 		s.server0 = secret
-	default:
-		return nil // EXPORTER_SECRET, CLIENT_EARLY_TRAFFIC_SECRET, ...: not needed
 	}
-	k.sessions[random] = s
 	return nil
 }
 
@@ -127,6 +188,13 @@ func (k *KeyLog) lookup(random [32]byte) *sessionSecrets {
 	if k == nil {
 		return nil
 	}
+	if s := k.get(random); s != nil || !k.grew() {
+		return s
+	}
+	return k.get(random)
+}
+
+func (k *KeyLog) get(random [32]byte) *sessionSecrets {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	s := k.sessions[random]

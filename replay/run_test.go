@@ -122,17 +122,28 @@ func TestReplayTestBed(t *testing.T) {
 
 // TestReplayCandidateStops stops the candidate half way through a paced
 // replay: what follows fails on the candidate's side, and counts add up.
+// It is stopped once 50 exchanges were compared, whatever the machine's
+// speed: a fixed delay stopped it before the first on a busy machine.
 func TestReplayCandidateStops(t *testing.T) {
 	t.Parallel()
 	bed := testbed.StartForTest(t, testbed.Config{})
+	rules, err := diff.ParseRules([]byte(noiseRules))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() {
-		time.Sleep(500 * time.Millisecond) // wrk.pcap.gz lasts about 1 s
-		bed.Candidate.Stop()
-	})
-	counts, _ := replayAgainst(t, context.Background(), bed, "wrk.pcap.gz", 1)
-	if counts.Requests != 463 || counts.Failed.Candidate == 0 || counts.Compared == 0 ||
+	sink := &cancelAfter{Aggregator: diff.NewAggregator(diff.AggregatorConfig{Rules: rules}), after: 50,
+		cancel: func() { wg.Go(func() { bed.Candidate.Stop() }) }}
+	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
+	defer client.Close()
+	cfg := Config{Files: []string{filepath.Join("testdata", "wrk.pcap.gz")}, Speed: 1, Unsafe: true,
+		Legacy: mustURL(t, bed.Legacy.URL), Candidate: mustURL(t, bed.Candidate.URL)}
+	if _, err := Run(context.Background(), cfg, client, sink, zerolog.Nop()); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := sink.Counts()
+	if counts.Requests != 463 || counts.Failed.Candidate == 0 || counts.Compared < 50 ||
 		counts.Compared+counts.Failed.Candidate != 463 || counts.Different != 0 {
 		t.Errorf("counts %+v: want 463 requests, some compared (none different) and the rest failed.candidate", counts)
 	}
@@ -165,8 +176,10 @@ func TestReplayInterrupted(t *testing.T) {
 		t.Errorf("count invariant: %v", err)
 	}
 	// Reading stops too: what was read and not sent counts as interrupted.
-	if !res.Interrupted || counts.Skipped[ReasonInterrupted] == 0 || counts.Compared < 20 || counts.Compared > 100 {
-		t.Errorf("interrupted %v, counts %+v: want 20 or a few more compared, the rest read interrupted", res.Interrupted, counts)
+	// How many more than 20 were in flight at the cancel depends on the
+	// machine: a stalled one makes many sends due at once.
+	if !res.Interrupted || counts.Skipped[ReasonInterrupted] == 0 || counts.Compared < 20 {
+		t.Errorf("interrupted %v, counts %+v: want 20 or more compared, the rest read interrupted", res.Interrupted, counts)
 	}
 }
 
@@ -176,7 +189,7 @@ type cancelAfter struct {
 	*diff.Aggregator
 	n      atomic.Int64
 	after  int64
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (c *cancelAfter) Add(ex *diff.Exchange) {

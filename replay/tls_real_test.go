@@ -197,23 +197,29 @@ func tsharkDecrypted(t *testing.T, pcap, keys, h2cPort string) []string {
 	return lines
 }
 
-// ourRequests lists what reading the capture finds, as tsharkDecrypted does.
+// ourRequests lists what `cutover inspect --json` prints for the capture,
+// as tsharkDecrypted does.
 func ourRequests(t *testing.T, pcap string, keys *KeyLog) ([]string, Stats) {
 	t.Helper()
-	var lines []string
-	st, err := ReadFile(context.Background(), pcap, ReadConfig{TLSKeys: keys}, func(rec *Record) error {
-		if rec.Skip != "" {
-			return nil
-		}
-		status := ""
-		if rec.Response != nil {
-			status = fmt.Sprint(rec.Response.Status)
-		}
-		lines = append(lines, rec.Request.Method+" "+rec.Request.URI+" "+status)
-		return nil
-	})
+	var out strings.Builder
+	st, err := Inspect(context.Background(), &out, []string{pcap}, InspectConfig{JSON: true, Read: ReadConfig{TLSKeys: keys}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var line Line
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if line.Method == "" {
+			continue // the summary
+		}
+		status := ""
+		if line.Status != nil {
+			status = fmt.Sprint(*line.Status)
+		}
+		lines = append(lines, line.Method+" "+line.URI+" "+status)
 	}
 	return lines, st
 }

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -136,6 +137,7 @@ func TestKeyLogParse(t *testing.T) {
 		{"secret not hex", "# x\nCLIENT_RANDOM " + random + " " + secret[:90] + "zz", "key log line 2: secret is not hex", 0},
 		{"master of another size", "CLIENT_RANDOM " + random + " " + secret[:64], "key log line 1: CLIENT_RANDOM master secret of 32 bytes, want 48", 0},
 		{"fields", "CLIENT_RANDOM " + random, "key log line 1: want LABEL CLIENT_RANDOM SECRET, got 2 fields", 0},
+		{"traffic secret of another size", "CLIENT_TRAFFIC_SECRET_0 " + random + " " + secret[:40], "key log line 1: CLIENT_TRAFFIC_SECRET_0 of 20 bytes, want 32 or 48", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,4 +223,95 @@ func FuzzReadTLS(f *testing.F) {
 			t.Errorf("sharded read differs: records (-one +sharded):\n%s\nerrors %v / %v", d, err, err2)
 		}
 	})
+}
+
+// TestTLSSessionSkips: sessions that cannot be decrypted say why.
+func TestTLSSessionSkips(t *testing.T) {
+	t.Parallel()
+	random := make([]byte, 32)
+	random[0] = 7
+	record := func(typ byte, version uint16, body []byte) []byte {
+		return append([]byte{typ, byte(version >> 8), byte(version), byte(len(body) >> 8), byte(len(body))}, body...)
+	}
+	handshake := func(typ byte, body []byte) []byte {
+		return record(recordHandshake, 0x0301, append([]byte{typ, 0, byte(len(body) >> 8), byte(len(body))}, body...))
+	}
+	clientHello := handshake(hsClientHello, append(append([]byte{3, 3}, random...), 0, 0, 2, 0xc0, 0x2f, 1, 0))
+	serverHello := func(version, suite uint16) []byte {
+		body := append(append([]byte{3, 3}, make([]byte, 32)...), 0, byte(suite>>8), byte(suite), 0)
+		if version == versionTLS13 {
+			body = append(body, 0, 6, 0, 43, 0, 2, 3, 4)
+		} else {
+			body[1] = byte(version)
+		}
+		return handshake(hsServerHello, body)
+	}
+	encrypted := record(recordData, 0x0303, make([]byte, 40))
+	master := "CLIENT_RANDOM " + hex.EncodeToString(random) + " " + strings.Repeat("ab", 48) + "\n"
+	tests := []struct {
+		name   string
+		keys   string
+		server []byte
+		want   string
+	}{
+		{"tls 1.2 cbc", master, serverHello(versionTLS12, 0xc013), ReasonTLSUnsupported},
+		{"tls 1.1", master, serverHello(0x0302, 0xc02f), ReasonTLSUnsupported},
+		{"a 1.3 suite in tls 1.2", master, serverHello(versionTLS12, 0x1301), ReasonTLSUnsupported},
+		{"no key for the session", "CLIENT_RANDOM " + strings.Repeat("00", 32) + " " + strings.Repeat("ab", 48) + "\n", serverHello(versionTLS12, 0xc02f), ReasonTLSNoKey},
+		{"tls 1.3 without its traffic secrets", master, serverHello(versionTLS13, 0x1301), ReasonTLSNoKey},
+		{"wrong master secret", master, serverHello(versionTLS12, 0xc02f), ReasonTLSDecrypt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := NewKeyLog()
+			if err := keys.Parse(strings.NewReader(tt.keys)); err != nil {
+				t.Fatal(err)
+			}
+			s := newTLSSession(keys, func(int, []byte, int64, int64, time.Time) { t.Error("plaintext from a session that cannot be read") })
+			at := func(int) time.Time { return time.Time{} }
+			s.feed(roleClient, clientHello, at)
+			s.feed(roleServer, append(append(tt.server, record(recordCCS, 0x0303, []byte{1})...), encrypted...), at)
+			if s.fail != tt.want {
+				t.Errorf("fail %q, want %q", s.fail, tt.want)
+			}
+		})
+	}
+}
+
+// TestKeyLogGrows: a key log file still being written (a live capture's
+// SSLKEYLOGFILE) is read again for a session it did not hold.
+func TestKeyLogGrows(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keys.log")
+	first, second := strings.Repeat("01", 32), strings.Repeat("02", 32)
+	secret := strings.Repeat("ab", 48)
+	if err := os.WriteFile(path, []byte("CLIENT_RANDOM "+first+" "+secret+"\nCLIENT_RANDOM "+second[:10]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKeyLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r1, r2 [32]byte
+	hex.Decode(r1[:], []byte(first))
+	hex.Decode(r2[:], []byte(second))
+	if k.lookup(r1) == nil || k.lookup(r2) != nil {
+		t.Fatalf("before it grows: want the first session only")
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(second[10:] + " " + secret + "\n")
+	f.Close()
+	if k.lookup(r2) == nil || k.Len() != 2 {
+		t.Errorf("after it grew: the second session is not found (%d sessions)", k.Len())
+	}
+	// A file whose last line has no newline: the line is whole, and read.
+	if err := os.WriteFile(path, []byte("CLIENT_RANDOM "+second+" "+secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadKeyLog(path); err != nil || k.Len() != 1 {
+		t.Errorf("a last line without newline: %v, %d sessions, want 1", err, k.Len())
+	}
 }

@@ -123,6 +123,10 @@ func latencyRows(v diff.LatencyVerdict, l diff.SideLatency, lim *diff.Limits) []
 		p50.Value += fmt.Sprintf(" (%s ms)", signedMs(c.Ms))
 		p50.Interval = fmt.Sprintf("%.0f%% interval %s to %s ms", 100*c.Confidence, signedMs(c.LowMs), signedMs(c.HighMs))
 	}
+	if c := v.P50Change; c != nil && v.Status == diff.LatencyOK && c.Ms > v.ToleranceMs {
+		// Over the tolerance, but not surely: worth watching, not failing.
+		p50.State = scoreWarn
+	}
 	switch v.Status {
 	case diff.LatencyRegression:
 		p50.State = scoreOver

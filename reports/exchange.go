@@ -157,21 +157,56 @@ func bodyRows(l, c *diff.ResponseSample, class string) []exchangeRow {
 	if class == cellSame {
 		class = cellDiff // lines that differ where no difference was reported still differ
 	}
+	// JSON members in another order are no difference: a line found on
+	// the other side too is shown plain, only out of place; the lines
+	// left are paired side by side and their differing parts marked.
+	inL, inC := lineSet(lb), lineSet(cb)
 	rows := []exchangeRow{}
-	for _, op := range alignLines(lb, cb) {
-		row := exchangeRow{}
-		switch {
-		case op.l >= 0 && op.c >= 0 && lb[op.l] == cb[op.c]:
-			row.Legacy, row.Candidate = plainCell(lb[op.l], cellSame), plainCell(cb[op.c], cellSame)
-		case op.l >= 0 && op.c >= 0:
-			row.Legacy, row.Candidate = markedPair(lb[op.l], cb[op.c], class)
-		case op.l >= 0:
-			row.Legacy, row.Candidate = lineCell(cutLine(lb[op.l]), true, class), cell{Absent: true, Class: class}
-		default:
-			row.Legacy, row.Candidate = cell{Absent: true, Class: class}, lineCell(cutLine(cb[op.c]), true, class)
+	var runL, runC []int
+	flush := func() {
+		var pl, pc []int
+		for _, i := range runL {
+			if inC[lineKey(lb[i])] {
+				rows = append(rows, exchangeRow{Legacy: plainCell(cutLine(lb[i]), cellSame), Candidate: cell{Absent: true}})
+			} else {
+				pl = append(pl, i)
+			}
 		}
-		rows = append(rows, row)
+		for _, j := range runC {
+			if inL[lineKey(cb[j])] {
+				rows = append(rows, exchangeRow{Legacy: cell{Absent: true}, Candidate: plainCell(cutLine(cb[j]), cellSame)})
+			} else {
+				pc = append(pc, j)
+			}
+		}
+		for k := range max(len(pl), len(pc)) {
+			row := exchangeRow{}
+			switch {
+			case k < len(pl) && k < len(pc):
+				row.Legacy, row.Candidate = markedPair(lb[pl[k]], cb[pc[k]], class)
+			case k < len(pl):
+				row.Legacy, row.Candidate = lineCell(cutLine(lb[pl[k]]), true, class), cell{Absent: true, Class: class}
+			default:
+				row.Legacy, row.Candidate = cell{Absent: true, Class: class}, lineCell(cutLine(cb[pc[k]]), true, class)
+			}
+			rows = append(rows, row)
+		}
+		runL, runC = runL[:0], runC[:0]
 	}
+	for _, op := range alignLines(lb, cb) {
+		if op.l >= 0 && op.c >= 0 && lb[op.l] == cb[op.c] {
+			flush()
+			rows = append(rows, exchangeRow{Legacy: plainCell(lb[op.l], cellSame), Candidate: plainCell(cb[op.c], cellSame)})
+			continue
+		}
+		if op.l >= 0 {
+			runL = append(runL, op.l)
+		}
+		if op.c >= 0 {
+			runC = append(runC, op.c)
+		}
+	}
+	flush()
 	rows[0].Section = "body"
 	return rows
 }
@@ -321,4 +356,15 @@ func alignLines(a, b []string) []lineOp {
 	}
 	flush()
 	return ops
+}
+
+// lineKey is a body line without its indentation and trailing comma.
+func lineKey(l string) string { return strings.TrimSuffix(strings.TrimSpace(l), ",") }
+
+func lineSet(lines []string) map[string]bool {
+	m := make(map[string]bool, len(lines))
+	for _, l := range lines {
+		m[lineKey(l)] = true
+	}
+	return m
 }

@@ -34,10 +34,10 @@ type marker struct {
 }
 
 const (
-	chartW      = 760.0
+	chartW      = 1000.0
 	chartLeft   = 64.0
-	chartRight  = 120.0 // room for the last values and the legend
-	panelH      = 150.0
+	chartRight  = 130.0 // room for the last values
+	panelH      = 130.0
 	panelGap    = 34.0
 	chartTop    = 10.0
 	chartBottom = 30.0
@@ -98,10 +98,14 @@ func seriesChart(s *diff.Series, t *Timeline) template.HTML {
 		}
 	}
 	panels := []seriesPanel{
-		{title: "differences and server errors, % of compared exchanges", unit: "%", lines: []seriesLine{
-			{"different", "differ", "s-diff", rate(func(p diff.SeriesPoint) (int64, int64) { return p.Different, p.Compared })},
+		// Server errors on their own axis: 5% of 502s must not be drawn
+		// flat under a difference rate of 100%.
+		{title: "server errors (5xx), % of compared exchanges", unit: "%", lines: []seriesLine{
 			{"candidate-5xx", "candidate 5xx", "s-cand", rate(func(p diff.SeriesPoint) (int64, int64) { return p.Status5xx.Candidate, p.Compared })},
 			{"legacy-5xx", "legacy 5xx", "s-leg", rate(func(p diff.SeriesPoint) (int64, int64) { return p.Status5xx.Legacy, p.Compared })},
+		}},
+		{title: "exchanges that differ, % of compared", unit: "%", lines: []seriesLine{
+			{"different", "differ", "s-diff", rate(func(p diff.SeriesPoint) (int64, int64) { return p.Different, p.Compared })},
 		}},
 		{title: "answer time per interval, ms", unit: "ms", logWhenWide: true, lines: []seriesLine{
 			{"candidate-p99", "candidate p99", "s-cand light", lat(func(p diff.SeriesPoint) float64 { return p.LatencyMs.Candidate.P99 })},
@@ -154,6 +158,7 @@ func drawSeries(xs []time.Time, step time.Duration, panels []seriesPanel, marker
 			svg.text(chartLeft-6, py+4, "end", "tick", num(v))
 		}
 		svg.line(chartLeft, bottom, chartW-chartRight, bottom, "axis")
+		var labelYs []float64
 		for _, l := range p.lines {
 			var path []string
 			for i, v := range l.ys {
@@ -181,7 +186,14 @@ func drawSeries(xs []time.Time, step time.Duration, panels []seriesPanel, marker
 					esc(l.name), xs[i].UTC().Format("15:04:05"), num(v), p.unit)
 			}
 			if last >= 0 {
-				svg.text(mid(last)+6, y.px(l.ys[last])+4, "start", "lastval "+l.class, l.name+" "+num(l.ys[last]))
+				ly := y.px(l.ys[last]) + 4
+				for _, used := range labelYs {
+					if math.Abs(used-ly) < 11 {
+						ly = used + 11
+					}
+				}
+				labelYs = append(labelYs, ly)
+				svg.text(mid(last)+6, ly, "start", "lastval "+l.class, l.name+" "+num(l.ys[last]))
 			}
 		}
 		for _, m := range markers {

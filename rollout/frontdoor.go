@@ -65,10 +65,10 @@ func retry(ctx context.Context, attempts int, pause time.Duration, f func() erro
 // counterWindow turns a router's running totals into a step's window: the
 // totals when the window opened are subtracted. A router restarted since
 // (its totals went down) starts the window anew. At weight 100 (full)
-// legacy serves nothing, or the few requests in flight at the change, and
-// a front door shadows nothing: legacy's figure is then everything it
-// served since the router started, so the candidate is judged against
-// legacy's own record.
+// legacy serves nothing but the few requests in flight at the change, and
+// a front door shadows nothing: legacy's figure is then left at zero, and
+// the controller judges the candidate against what legacy served at the
+// step before (Measure.LegacyBaseline).
 type counterWindow struct {
 	id                string
 	legacy, candidate Served
@@ -88,7 +88,7 @@ func (w *counterWindow) measure(id string, legacy, candidate Served, full bool) 
 	}
 	m := Measure{Legacy: sub(legacy, w.legacy), Candidate: sub(candidate, w.candidate)}
 	if full {
-		m.Legacy = legacy
+		m.Legacy = Served{}
 	}
 	return m
 }

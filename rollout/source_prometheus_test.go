@@ -52,7 +52,7 @@ func TestPrometheusSourceAgreesWithPolling(t *testing.T) {
 			id := "w" + string(rune('a'+i))
 			fleet.Measure(ctx, id)
 			prom.Measure(ctx, id)
-			time.Sleep(10 * time.Second)
+			time.Sleep(6 * time.Second)
 			verdicts := func(src interface {
 				Measure(context.Context, string) (Measure, error)
 			}) (map[string]string, []GateResult) {

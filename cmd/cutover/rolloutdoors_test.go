@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +97,33 @@ func TestNGINXSplitCLIRollout(t *testing.T) {
 		"--backend", "nginx:"+n.URL+"/cutover/split", "--backend-token-file", token)
 	if code != 0 || !strings.Contains(stdout, `rollout "canary": promoted at 100%`) {
 		t.Errorf("rollout run: exit %d, %q; log:\n%s", code, stdout, stderr)
+	}
+}
+
+// `rollout run --source prometheus:URL` judges a step from a Prometheus
+// that scrapes the mirror, while the mirror's admin API sets the weight.
+func TestPrometheusSourceCLIRollout(t *testing.T) {
+	admin, m, token := mirrorForRollout(t)
+	prom := testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: []string{strings.TrimPrefix(admin, "http://")}, BearerToken: "tok"})
+	for i := 0; ; i++ { // the first scrape
+		if resp, err := http.Get(prom.URL + "/api/v1/query?query=cutover_mirror_exchanges_total"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "cutover_mirror_exchanges_total") {
+				break
+			}
+		}
+		if i == 100 {
+			t.Fatal("prometheus never scraped the mirror")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(plan, []byte("name: canary\nsteps: [50, 100]\nhold: 3s\nmin_requests: 10\ninterval: 1s\ngates: {latency: {disabled: true}, differences: {min_compared: 10}}\n"), 0o644)
+	code, stdout, stderr := runCLI(t, "rollout", "run", "--state", filepath.Join(dir, "cutover.db"), "--plan", plan,
+		"--mirror", admin, "--admin-token-file", token, "--source", "prometheus:"+prom.URL)
+	if code != 0 || !strings.Contains(stdout, `rollout "canary": promoted at 100%`) || m.Weight() != 100 {
+		t.Errorf("rollout run: exit %d, %q, mirror at %g; log:\n%s", code, stdout, m.Weight(), stderr)
 	}
 }

@@ -34,6 +34,8 @@ type tapFlags struct {
 	admin, adminTokenFile          string
 	jsonPath, rulesPath            string
 	reportPath                     string
+	tlsKeylog                      string
+	upstreamProto, upstreamCA      string
 }
 
 func newTapCmd(a *app) *cobra.Command {
@@ -84,6 +86,9 @@ tap stops. Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
+	fl.StringVar(&f.tlsKeylog, "tls-keylog", "", tlsKeylogUsage+" (read once, at start)")
+	fl.StringVar(&f.upstreamProto, "upstream-proto", "h1", upstreamProtoUsage)
+	fl.StringVar(&f.upstreamCA, "upstream-ca", "", upstreamCAUsage)
 	return cmd
 }
 
@@ -113,6 +118,15 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 		return errors.New("give --port or --bpf, not both")
 	case f.candidate == "":
 		return errors.New("--candidate is required")
+	}
+	keys, err := loadKeyLog(f.tlsKeylog)
+	if err != nil {
+		return err
+	}
+	cfg.Read.TLSKeys = keys
+	ucfg, err := upstreamConfig(f.upstreamProto, f.upstreamCA)
+	if err != nil {
+		return err
 	}
 	filter := f.bpf
 	if f.ports != "" {
@@ -211,7 +225,8 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 		}
 	}()
 
-	client := upstream.New(upstream.Config{Timeout: f.timeout, MaxConnsPerTarget: max(f.concurrency, 16)})
+	ucfg.Timeout, ucfg.MaxConnsPerTarget = f.timeout, max(f.concurrency, 16)
+	client := upstream.New(ucfg)
 	defer client.Close()
 	out, runErr := tap.Run(ctx, cfg, src, client, res, a.log)
 	s := res.Summary()

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cutover/cutover/internal/testbed"
 )
 
 func TestTLSFlags(t *testing.T) {
@@ -39,6 +42,46 @@ func TestTLSFlags(t *testing.T) {
 						t.Fatal("a secret of the key log is in the output")
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestReplayAndTapDecrypted runs replay and tap on the TLS capture with its
+// key log against the test bed: every request is read and compared.
+func TestReplayAndTapDecrypted(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	capture := filepath.Join("..", "..", "replay", "testdata", "tls.pcap")
+	keys := filepath.Join("..", "..", "replay", "testdata", "tls.keys.log")
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"replay", []string{"replay", "--tls-keylog", keys, "--unsafe", "--speed", "max", "--legacy", bed.Legacy.URL, "--candidate", bed.Candidate.URL, "--upstream-proto", "auto", capture}},
+		{"tap", []string{"tap", "--tls-keylog", keys, "--unsafe", "--read", capture, "--candidate", bed.Candidate.URL}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "summary.json")
+			code, _, stderr := runCLI(t, append(tt.args, "--json", out)...)
+			if code == 2 {
+				t.Fatalf("exit 2: %s", stderr)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s struct {
+				Counts struct {
+					Requests, Compared int
+					Skipped            map[string]int
+				}
+			}
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Counts.Requests != 49 || s.Counts.Compared != 49 {
+				t.Errorf("counts %+v: want all 49 requests of the capture compared", s.Counts)
 			}
 		})
 	}

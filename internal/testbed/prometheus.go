@@ -26,8 +26,8 @@ type PrometheusConfig struct {
 	Targets []string
 	// ScrapeInterval [1s].
 	ScrapeInterval time.Duration
-	// BearerToken, when set, is sent with every scrape: a mirror with an
-	// admin token serves /metrics only to holders of it.
+	// BearerToken is sent with every scrape (a mirror's admin token guards
+	// its /metrics) [none].
 	BearerToken string
 }
 
@@ -75,7 +75,7 @@ func StartPrometheus(ctx context.Context, cfg PrometheusConfig) (*Prometheus, er
 	conf := fmt.Sprintf("global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n  - job_name: cutover\n    static_configs:\n      - targets: ['%s']\n",
 		cfg.ScrapeInterval, cfg.ScrapeInterval, strings.Join(cfg.Targets, "', '"))
 	if cfg.BearerToken != "" {
-		conf += fmt.Sprintf("    authorization:\n      credentials: %q\n", cfg.BearerToken)
+		conf += fmt.Sprintf("    authorization: {credentials: %q}\n", cfg.BearerToken)
 	}
 	path := filepath.Join(cfg.Dir, "prometheus.yml")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {

@@ -89,12 +89,12 @@ func (t *Tcpdump) Stop() error {
 var ErrDropped = errors.New("the kernel dropped packets")
 
 // Capture captures what traffic sends into path, as StartTcpdump does,
-// and makes the capture again (three tries) when the kernel dropped
+// and makes the capture again (five tries) when the kernel dropped
 // packets: on a busy machine tcpdump can fall behind, and a capture that
 // lost packets is no record of what was sent.
 func Capture(ctx context.Context, path, filter string, traffic func() error) error {
 	var err error
-	for range 3 {
+	for range 5 {
 		var td *Tcpdump
 		if td, err = StartTcpdump(ctx, path, filter); err != nil {
 			return err
