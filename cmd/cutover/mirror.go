@@ -69,7 +69,8 @@ served by its primary (the candidate for --weight percent of users, sticky by
 shadow never slows, changes or fails the client's answer.
 
 The admin API (--admin) serves GET /status, GET /summary, GET /metrics and
-PUT /weight (bearer token from --admin-token-file). On SIGHUP and on exit the
+PUT /weight (bearer token from --admin-token-file; with a token, reads need it
+too; Go profiles at /debug/pprof/ with --pprof). On SIGHUP and on exit the
 summary JSON is written to --json. Exit code: 0 pass, 1 verdict failed, 2 could
 not run.`,
 		Args: cobra.NoArgs,
