@@ -180,11 +180,16 @@ func (c *calibration) rotate(t *testing.T, id string) {
 
 func (c *calibration) getJSON(t *testing.T, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(c.admin + path)
+	req, _ := http.NewRequest("GET", c.admin+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.token) // reads need the token when one is set
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

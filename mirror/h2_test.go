@@ -22,7 +22,9 @@ import (
 // TestShadowToHTTP2Candidate shadows to a candidate reachable only over
 // h2c (NGINX's `listen ... http2` in the clear) or over h2 by ALPN (NGINX
 // with TLS), and compares as over HTTP/1.1 through the same NGINX: every
-// request compared, the same differences reported. ProtoAuto finds what
+// request compared, the same differences reported, whether the candidate
+// is the shadow (weight 0) or serves the clients (weight 100, its answers
+// relayed from HTTP/2). ProtoAuto finds what
 // each target speaks: legacy and the secondary stay on HTTP/1.1 (ProtoH2
 // would speak h2c to them too).
 func TestShadowToHTTP2Candidate(t *testing.T) {
@@ -46,8 +48,8 @@ func TestShadowToHTTP2Candidate(t *testing.T) {
 	trust := &tls.Config{RootCAs: tlsFront.Cert.Pool}
 
 	const n = 20
-	run := func(t *testing.T, front *testbed.Front, proto string) diff.Summary {
-		cfg := Config{UpstreamProto: proto, UpstreamTLS: trust, NoiseSamples: -1}
+	run := func(t *testing.T, front *testbed.Front, proto string, weight float64) diff.Summary {
+		cfg := Config{UpstreamProto: proto, UpstreamTLS: trust, NoiseSamples: -1, Weight: weight}
 		cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
 		cfg.Secondary, _ = url.Parse(bed.Secondary.URL)
 		cfg.Candidate, _ = url.Parse(front.URL)
@@ -86,20 +88,24 @@ func TestShadowToHTTP2Candidate(t *testing.T) {
 		return agg.Summary("mirror")
 	}
 	// HTTP/1.1 over TLS to the same NGINX: what the others must match.
-	h1 := run(t, tlsFront, upstream.ProtoH1)
+	h1 := run(t, tlsFront, upstream.ProtoH1, 0)
 	if h1.Counts.Compared != n || !strings.Contains(fmt.Sprint(reportedFields(h1)), "body.price changed") {
 		t.Fatalf("over HTTP/1.1: counts %+v, fields %v: want %d compared and the price change", h1.Counts, reportedFields(h1), n)
 	}
 	for _, tt := range []struct {
-		name  string
-		front *testbed.Front
-		proto string
+		name   string
+		front  *testbed.Front
+		proto  string
+		weight float64
 	}{
-		{"auto: h2 by alpn", tlsFront, upstream.ProtoAuto},
-		{"auto: h2c found, legacy on HTTP/1.1", h2cFront, upstream.ProtoAuto},
+		{"auto: h2 by alpn", tlsFront, upstream.ProtoAuto, 0},
+		{"auto: h2c found, legacy on HTTP/1.1", h2cFront, upstream.ProtoAuto, 0},
+		// The candidate serves every client: its answers are relayed over h2c.
+		{"candidate primary over h2c", h2cFront, upstream.ProtoAuto, 100},
+		{"candidate primary over h2", tlsFront, upstream.ProtoAuto, 100},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := run(t, tt.front, tt.proto)
+			s := run(t, tt.front, tt.proto, tt.weight)
 			if d := cmp.Diff(h1.Counts, s.Counts); d != "" {
 				t.Errorf("counts (-HTTP/1.1 +%s):\n%s", tt.name, d)
 			}

@@ -86,7 +86,7 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Mirror, error) {
 	m.upgrades = [2]*httputil.ReverseProxy{newUpgradeProxy(cfg.Legacy, log), newUpgradeProxy(cfg.Candidate, log)}
 	// Both sides are sent by the same sender with the same clock; the
 	// shadow's copies only carry the shadow header and a shorter timeout.
-	primary := upstream.New(upstream.Config{Timeout: primaryTimeout, MaxBody: cfg.MaxBody + 1, MaxConnsPerTarget: 1024, TLS: cfg.UpstreamTLS})
+	primary := upstream.New(upstream.Config{Timeout: primaryTimeout, MaxBody: cfg.MaxBody + 1, MaxConnsPerTarget: 1024, Proto: cfg.UpstreamProto, TLS: cfg.UpstreamTLS})
 	shadow := upstream.New(upstream.Config{
 		Timeout:           cfg.ShadowTimeout,
 		MaxBody:           cfg.MaxBody + 1, // one byte more tells "over the cap" from "exactly at it"

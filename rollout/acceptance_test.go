@@ -98,6 +98,7 @@ func slowProxy(t *testing.T, target string, delay time.Duration) string {
 
 func controllerFor(t *testing.T, planYAML string, admins ...string) (*Controller, *Journal) {
 	t.Helper()
+	planYAML = scaledPlan(planYAML)
 	p, err := ParsePlan([]byte(planYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -196,9 +197,9 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 		pace  time.Duration
 		gates []string
 	}{
-		{"+40ms", testbed.Switches{Latency: testbed.Latency{Fixed: testbed.Duration(40 * time.Millisecond)}}, latePlan30, 10 * time.Millisecond, []string{GateLatency, GateLatencyTail}},
+		{"+40ms", testbed.Switches{Latency: testbed.Latency{Fixed: testbed.Duration(scaled(40 * time.Millisecond))}}, latePlan30, 10 * time.Millisecond, []string{GateLatency, GateLatencyTail}},
 		// The candidate fixture answers that share with its own 5xx.
-		{"5% 5xx", testbed.Switches{ErrorRate: 0.05}, strings.Replace(latePlan30, "latency: {max_shift: 15ms, tail: {max_shift: 50ms}}", "latency: {disabled: true}", 1), 0, []string{GateErrorRate}},
+		{"5% 5xx", testbed.Switches{ErrorRate: 0.05}, strings.Replace(latePlan30, "latency: {max_shift: 15ms, tail: {max_shift: 50ms}}", "latency: {disabled: true}", 1), 0, []string{GateErrorRate, GateDifferences}}, // a 5xx is also a status difference
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,7 +260,7 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 // crossed; a dry-run gate that fails is journaled and nothing rolls back.
 func TestTailCeilingAndDryRun(t *testing.T) {
 	tail := testbed.Latency{Percentiles: []testbed.LatencyPoint{{Quantile: 0.98}, {Quantile: 0.981, Add: testbed.Duration(200 * time.Millisecond)}, {Quantile: 1, Add: testbed.Duration(200 * time.Millisecond)}}}
-	slow := testbed.Latency{Fixed: testbed.Duration(30 * time.Millisecond)}
+	slow := testbed.Latency{Fixed: testbed.Duration(scaled(30 * time.Millisecond))}
 	tests := []struct {
 		name, plan string
 		latency    testbed.Latency
@@ -272,7 +273,7 @@ hold: 2s
 min_requests: 30
 interval: 1s
 max_duration: 70s
-gates: {latency: {max_shift: 15ms, tail: {max_shift: 50ms}}, differences: {min_compared: 30}}
+gates: {latency: {max_shift: 15ms, tail: {max_shift: 40ms}}, differences: {min_compared: 30}}
 `, tail, GateLatencyTail},
 		{"p99 ceiling", `
 name: g

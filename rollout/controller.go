@@ -330,7 +330,7 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 		return events
 	}
 	events := c.missingChanged(t, st, m.Missing)
-	if c := m.Counts; m.Legacy.Requests == 0 && c.Compared+c.Failed.Legacy+c.Failed.Candidate+c.Failed.Both == 0 && st.Baseline != nil {
+	if c := m.Counts; (m.Legacy.Requests == 0 || step.Weight == 100) && c.Compared+c.Failed.Legacy+c.Failed.Candidate+c.Failed.Both == 0 && st.Baseline != nil {
 		m.Legacy, m.LegacyBaseline = *st.Baseline, true
 	}
 	st.Looks++

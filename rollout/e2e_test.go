@@ -73,6 +73,7 @@ gates:
 
 func newController(t *testing.T, f *fleetBed, planYAML string) (*Controller, *Journal) {
 	t.Helper()
+	planYAML = scaledPlan(planYAML)
 	p, err := ParsePlan([]byte(planYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func TestRegressionsAreRolledBack(t *testing.T) {
 		intervals int // the rollback comes within this many intervals of the switch
 	}{
 		{"3% 5xx at step 25", e2eErrorPlan, 0, testbed.Switches{ErrorRate: 0.03}, "error_rate", "candidate_rate", 2},
-		{"+30ms latency", e2ePlan, 20 * time.Millisecond, testbed.Switches{Latency: testbed.Latency{Fixed: testbed.Duration(30 * time.Millisecond)}}, "latency", "shift_ms", 4},
+		{"+30ms latency", e2ePlan, 20 * time.Millisecond, testbed.Switches{Latency: testbed.Latency{Fixed: testbed.Duration(scaled(30 * time.Millisecond))}}, "latency", "shift_ms", 4},
 		{"JSON differs on one endpoint", e2ePlan, 20 * time.Millisecond, testbed.Switches{ChangeField: &testbed.FieldChange{Path: "/api/items/", Field: "price", Value: json.RawMessage(`0`)}}, "differences", "rate", 4},
 	}
 	for _, tt := range tests {

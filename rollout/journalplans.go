@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	if n == 0 {
-		if _, err := db.ExecContext(ctx, `ALTER TABLE rollouts ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'`); err != nil {
+		// Another process opening the same new file may add it first
+		// (SQLite has no ADD COLUMN IF NOT EXISTS): that is success too.
+		if _, err := db.ExecContext(ctx, `ALTER TABLE rollouts ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'`); err != nil &&
+			!strings.Contains(err.Error(), "duplicate column name") {
 			return err
 		}
 	}

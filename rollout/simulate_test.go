@@ -124,8 +124,11 @@ func simPlan(t *testing.T, yaml string) *Plan {
 // runs is how many simulated rollouts a test makes: more with
 // CUTOVER_LONG=1 (the figures in BENCHMARKS.md).
 func runs(short, long int) int {
-	if os.Getenv("CUTOVER_LONG") != "" {
+	switch {
+	case os.Getenv("CUTOVER_LONG") != "":
 		return long
+	case raceBuild:
+		return max(short/4, 2)
 	}
 	return short
 }
@@ -145,7 +148,7 @@ interval: 1s
 func TestAAFalseRollbacksWithinLevel(t *testing.T) {
 	t.Parallel()
 	p := simPlan(t, aaPlan)
-	n := runs(20, 1000)
+	n := runs(12, 1000)
 	rolledBack, stuck := 0, 0
 	for seed := range uint64(n) {
 		o := simulate(p, seed, traffic{perInterval: 300, legacyErr: 0.002, candErr: 0.002, onset: -1})
@@ -197,7 +200,7 @@ func TestLateRegressionCaughtWithinTwoIntervals(t *testing.T) {
 				return 200
 			}
 			return 0
-		}}, GateLatencyTail, 4},
+		}}, GateLatencyTail, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

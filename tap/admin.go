@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/cutover/cutover/reports"
 )
 
 // Status is what GET /status answers.
@@ -33,6 +35,7 @@ type Status struct {
 //	GET /window    the current window: served counts per side and its summary
 //	POST /window   {"id": "step-3"}: start a new window (needs the bearer token)
 //	GET /metrics   Prometheus
+//	GET /report    the HTML report of the summary, reloading itself
 func AdminHandler(res *Results, drops func() int64, token string, log zerolog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
@@ -64,6 +67,7 @@ func AdminHandler(res *Results, drops func() int64, token string, log zerolog.Lo
 		writeJSON(w, http.StatusOK, map[string]any{"id": win.ID, "started": win.Started})
 	})
 	mux.Handle("GET /metrics", metricsHandler(res, drops))
+	mux.Handle("GET /report", reports.LiveHandler("cutover tap (live)", res.Summary))
 	return mux
 }
 

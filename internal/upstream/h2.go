@@ -128,6 +128,14 @@ func speaksH2C(ctx context.Context, addr string) (bool, error) {
 	return head[3] == byte(http2.FrameSettings) && head[4]&byte(http2.FlagSettingsAck) == 0, nil
 }
 
+// client is the HTTP/2 client for base's scheme.
+func (s *h2Sender) client(base *url.URL) *http.Client {
+	if base.Scheme == "http" {
+		return s.h2c
+	}
+	return s.tls
+}
+
 func (s *h2Sender) close() {
 	s.tls.CloseIdleConnections()
 	s.h2c.CloseIdleConnections()
@@ -147,12 +155,8 @@ func (s *h2Sender) do(ctx context.Context, base *url.URL, req *diff.Request) *di
 	if err != nil {
 		return &diff.Response{Err: err.Error()}
 	}
-	client := s.tls
-	if base.Scheme == "http" {
-		client = s.h2c
-	}
 	called := time.Now()
-	resp, err := client.Do(hreq)
+	resp, err := s.client(base).Do(hreq)
 	if start.IsZero() {
 		start = called
 	}

@@ -116,13 +116,17 @@ func (c *Client) Do(ctx context.Context, base *url.URL, req *diff.Request) *diff
 
 // Send sends out.Req to the target at base, as Do does, with what out asks
 // for besides: a streamed body, a relay, a keep limit and a budget. Over
-// HTTP/2 (Config.Proto) only Req and the configured MaxBody are honoured:
-// the mirror's primary, which streams and relays, speaks HTTP/1.1.
+// HTTP/2 (Config.Proto) a request that streams or relays (the mirror's
+// primary) goes the way of https targets, on the HTTP/2 transport.
 func (c *Client) Send(ctx context.Context, base *url.URL, out *Outgoing) *diff.Response {
-	if c.h2 != nil && out.Body == nil && out.Relay == nil && c.h2.handles(ctx, base) {
-		return c.h2.do(ctx, base, out.Req)
-	}
-	if base.Scheme == "http" {
+	client := c.http
+	switch {
+	case c.h2 != nil && c.h2.handles(ctx, base):
+		if out.Body == nil && out.Relay == nil {
+			return c.h2.do(ctx, base, out.Req)
+		}
+		client = c.h2.client(base)
+	case base.Scheme == "http":
 		return c.plain.send(ctx, base, out) // applies the timeout itself
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -144,7 +148,7 @@ func (c *Client) Send(ctx context.Context, base *url.URL, out *Outgoing) *diff.R
 		hreq.Body, hreq.ContentLength = io.NopCloser(br), out.ContentLength
 		hreq.GetBody = nil
 	}
-	resp, err := c.http.Do(hreq)
+	resp, err := client.Do(hreq)
 	if start.IsZero() {
 		start = called
 	}

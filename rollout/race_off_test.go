@@ -1,0 +1,7 @@
+//go:build !race
+
+package rollout
+
+const raceBuild = false
+
+const raceScale = 1
