@@ -54,7 +54,8 @@ func startController(t *testing.T, args ...string) *exec.Cmd {
 // waitState polls the state file until cond holds.
 func waitState(t *testing.T, state string, cond func(*rollout.State) bool) *rollout.State {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// Generous: a race-built controller on a busy machine starts slowly.
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if j, err := rollout.OpenJournal(context.Background(), state); err == nil {
 			st, err := j.Load(context.Background(), "canary")
