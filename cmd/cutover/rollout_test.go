@@ -43,7 +43,14 @@ func startController(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"rollout", "run"}, args...)...)
 	cmd.Env = append(os.Environ(), "CUTOVER_TEST_MAIN=1")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	logf, _ := os.Create(filepath.Join(t.TempDir(), "controller.log"))
+	cmd.Stdout, cmd.Stderr = io.Discard, logf
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("controller log:\n%s", b)
+		}
+	})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
