@@ -43,7 +43,14 @@ func startController(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"rollout", "run"}, args...)...)
 	cmd.Env = append(os.Environ(), "CUTOVER_TEST_MAIN=1")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	logf, _ := os.Create(filepath.Join(t.TempDir(), "controller.log"))
+	cmd.Stdout, cmd.Stderr = io.Discard, logf
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("controller log:\n%s", b)
+		}
+	})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +61,8 @@ func startController(t *testing.T, args ...string) *exec.Cmd {
 // waitState polls the state file until cond holds.
 func waitState(t *testing.T, state string, cond func(*rollout.State) bool) *rollout.State {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// Generous: a race-built controller on a busy machine starts slowly.
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if j, err := rollout.OpenJournal(context.Background(), state); err == nil {
 			st, err := j.Load(context.Background(), "canary")
