@@ -28,6 +28,7 @@ type mirrorFlags struct {
 	maxBody                        int64
 	queue, workers                 int
 	queueBytes, bodyBudget         int64
+	memoryLimit                    int64
 	noiseSamples                   int
 	shadowTimeout, shutdownTimeout time.Duration
 	unsafe, h2c                    bool
@@ -46,6 +47,15 @@ func (f mirrorFlags) validate() error {
 	c.positive("queue", int64(f.queue))
 	c.notNegative("queue-bytes", f.queueBytes) // deprecated: 0 means unset
 	c.positive("body-budget", f.bodyBudget)
+	if f.memoryLimit < 2*reservedMemory {
+		c.fail("invalid --memory-limit %d: must be at least %d", f.memoryLimit, 2*reservedMemory)
+	}
+	if b := cmp.Or(f.queueBytes, f.bodyBudget); c.err == nil && b > (f.memoryLimit-reservedMemory)/2 {
+		// Bodies held whole are live data; the collector (bodies
+		// released but not yet collected) and every connection's buffers
+		// need the other half of what Go manages.
+		c.fail("invalid --body-budget %d: must be at most (--memory-limit - %d) / 2 = %d", b, reservedMemory, (f.memoryLimit-reservedMemory)/2)
+	}
 	c.positive("workers", int64(f.workers))
 	c.duration("shadow-timeout", f.shadowTimeout)
 	c.duration("shutdown-timeout", f.shutdownTimeout)
@@ -90,6 +100,7 @@ not run.`,
 	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request or response body compared, in bytes")
 	fl.IntVar(&f.queue, "queue", 1024, "shadow copies waiting at most; beyond, dropped as queue_full")
 	fl.Int64Var(&f.bodyBudget, "body-budget", 256<<20, "body bytes all requests in flight may hold for comparison; beyond, served but skipped as body_budget")
+	fl.Int64Var(&f.memoryLimit, "memory-limit", 1<<30, "bytes of memory the mirror may use in all (resident; GOMEMLIMIT wins): at least 32 MiB more than twice --body-budget")
 	fl.Int64Var(&f.queueBytes, "queue-bytes", 0, "former name of --body-budget")
 	_ = fl.MarkDeprecated("queue-bytes", "use --body-budget")
 	fl.IntVar(&f.noiseSamples, "noise-samples", diff.DefaultNoiseSamples, noiseSamplesUsage)
@@ -119,9 +130,10 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	}
 	tuneGC()
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Bodies held for comparison are bounded by the budget; the soft
-		// limit follows it, so that garbage does not grow past it.
-		debug.SetMemoryLimit(cmp.Or(f.queueBytes, f.bodyBudget) + 96<<20)
+		// Bodies held for comparison are bounded by their budget, at most
+		// half of the limit; the collector keeps garbage within the rest,
+		// less what the runtime does not manage.
+		debug.SetMemoryLimit(f.memoryLimit - reservedMemory)
 	}
 	cfg := mirror.Config{
 		Weight: f.weight, SplitKey: f.splitKey, ForceHeader: f.forceHeader, Sample: &f.sample,
