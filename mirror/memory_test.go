@@ -64,10 +64,10 @@ func peakRSS(t *testing.T, pid int) int64 {
 // nothing is compared at all.
 func TestMemoryFollowsTheBodyBudget(t *testing.T) {
 	const (
-		conns     = 200
-		size      = 10 << 20
-		budget    = 48 << 20
-		limit     = 128 << 20
+		conns  = 200
+		size   = 10 << 20
+		budget = 48 << 20
+		limit  = 128 << 20
 	)
 	target := bigAnswers(t, size)
 	bin := buildCutover(t)
