@@ -49,10 +49,11 @@ func hang(t *testing.T) string {
 // weighs on both alike. The troubled shadows take a second or more (or
 // forever) to answer: a client path that waited for them, for their
 // queue or for a worker, would hold that second in most requests, so a
-// median within 3× the healthy one (plus 2 ms) and a p90 under a quarter
-// of a second catch it, while machine noise on 2 shared cores (a loopback
-// request's median is a millisecond or less, its p90 a few) stays far
-// inside both.
+// median within 3× the healthy one (plus 2 ms) and a p90 within 3× the
+// healthy one (plus 100 ms) catch it. Both limits are relative to the
+// healthy mirror measured in the same interleaved run, so machine noise on
+// 2 shared cores, which hits both alike, cannot reach them; the shadow's
+// second is ten times the p90's slack.
 func TestShadowTroubleNeverReachesTheClient(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -146,8 +147,8 @@ func TestShadowTroubleNeverReachesTheClient(t *testing.T) {
 			if limit := 3*hm + 2*time.Millisecond; tm > limit {
 				t.Errorf("client median %v through the mirror with a healthy shadow, %v with a troubled one: over the limit %v", hm, tm, limit)
 			}
-			if p90 := quantile(tt, 0.9); p90 > 250*time.Millisecond {
-				t.Errorf("client p90 %v with a troubled shadow: clients wait for the shadow", p90)
+			if hp, tp := quantile(ht, 0.9), quantile(tt, 0.9); tp > 3*hp+100*time.Millisecond {
+				t.Errorf("client p90 %v through the mirror with a healthy shadow, %v with a troubled one: clients wait for the shadow", hp, tp)
 			}
 			waitIdle(t, troubled.m)
 			s := troubled.stop(t)

@@ -35,12 +35,13 @@ type Recorder interface {
 
 var _ Recorder = (*diff.Aggregator)(nil)
 
-// sender is how both sides are sent to: one sender, one clock. Begin puts
-// the shadow's copy on the wire from the client's goroutine without
-// waiting, at the same moment as the primary; a worker finishes it.
+// sender is how both sides are sent to: one sender, one clock. Prepare
+// readies each side, so that the client's goroutine puts both on the wire
+// back to back (upstream.StartTogether) without waiting; the handler
+// finishes the primary, a worker the shadow.
 type sender interface {
 	Send(ctx context.Context, base *url.URL, out *upstream.Outgoing) *diff.Response
-	Begin(base *url.URL, out *upstream.Outgoing) upstream.Pending
+	Prepare(base *url.URL, out *upstream.Outgoing) upstream.Pending
 }
 
 var _ sender = (*upstream.Client)(nil)
@@ -189,19 +190,24 @@ func (m *Mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Body, out.ContentLength = r.Body, r.ContentLength
 	}
 
-	var p *pair
-	if skip == "" {
-		p = &pair{endpoint: endpoint, time: time.Now(), req: req, primary: primary, acct: acct}
-		if reason := m.shadows.submit(p, connOf(r)); reason != "" {
-			skip, p = reason, nil
-		} else {
-			out.Keep, out.Budget = m.cfg.MaxBody+1, acct
-		}
-	}
-
 	relay := newClientRelay(w)
 	out.Relay = relay
-	answer := m.primary.Send(r.Context(), m.targets[primary], out)
+	var p *pair
+	if skip == "" {
+		out.Keep, out.Budget = m.cfg.MaxBody+1, acct
+	}
+	sent := m.primary.Prepare(m.targets[primary], out)
+	if skip == "" {
+		p = &pair{endpoint: endpoint, time: time.Now(), req: req, primary: primary, acct: acct}
+		if reason := m.shadows.submit(p, connOf(r), sent); reason != "" {
+			skip, p = reason, nil
+			out.Keep, out.Budget = -1, nil
+		}
+	}
+	if p == nil {
+		sent.Start()
+	}
+	answer := sent.Finish(r.Context())
 	fault := ""
 	switch {
 	case out.BodyErr != nil:

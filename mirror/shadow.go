@@ -15,10 +15,10 @@ import (
 	"github.com/cutover/cutover/internal/upstream"
 )
 
-// pair is one request on its way to both sides. The handler sends the
-// primary, a shadow worker the shadow, at the same moment of load; the
-// one that finishes second hands the pair to settle, so that it is counted
-// exactly once.
+// pair is one request on its way to both sides. The handler puts both on
+// the wire at the same moment of load and reads the primary, a shadow
+// worker the shadow; the one that finishes second hands the pair to
+// settle, so that it is counted exactly once.
 type pair struct {
 	endpoint string
 	time     time.Time
@@ -29,7 +29,7 @@ type pair struct {
 	left atomic.Int32 // sides still running, from 2
 
 	shadowOut *upstream.Outgoing
-	pending   upstream.Pending // the shadow, begun by the handler
+	pending   upstream.Pending // the shadow, started by the handler
 	// after, when set, is the previous shadow of the same client
 	// connection, still running when this one was submitted: this one is
 	// sent when that one is done, as the client itself sent its requests
@@ -84,10 +84,13 @@ func newShadowPool(cfg Config, send sender, targets [2]*url.URL, settle func(*pa
 	return p
 }
 
-// submit begins the shadow of j on the caller's goroutine (without
-// waiting: see upstream.Client.Begin) and queues it for a worker to
-// finish, or says why it cannot: ReasonQueueFull or ReasonShutdown.
-func (p *shadowPool) submit(j *pair, conn *clientConn) string {
+// submit puts the shadow of j on the wire together with primary, the
+// request it copies (upstream.StartTogether: back to back, in a random
+// order, without waiting), and queues it for a worker to finish; or it
+// says why it cannot, ReasonQueueFull or ReasonShutdown, and starts
+// nothing. A shadow that must wait for the previous one of its client
+// connection is left for its worker to send, and primary goes alone.
+func (p *shadowPool) submit(j *pair, conn *clientConn, primary upstream.Pending) string {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
@@ -109,7 +112,10 @@ func (p *shadowPool) submit(j *pair, conn *clientConn) string {
 		}
 	}
 	if j.after == nil {
-		j.pending = p.send.Begin(p.targets[j.primary.other()], j.shadowOut)
+		j.pending = p.send.Prepare(p.targets[j.primary.other()], j.shadowOut)
+		upstream.StartTogether(primary, j.pending)
+	} else {
+		primary.Start()
 	}
 	p.jobs <- j // never blocks: queuedN keeps a slot
 	return ""

@@ -13,13 +13,19 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/upstream"
 )
 
 // Sender sends one request to one target and never returns nil: a
-// transport failure is a Response with Err. *upstream.Client is one.
+// transport failure is a Response with Err. Prepare readies a request so
+// that the sides of one exchange go on the wire together
+// (upstream.StartTogether). *upstream.Client is one.
 type Sender interface {
 	Do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response
+	Prepare(base *url.URL, out *upstream.Outgoing) upstream.Pending
 }
+
+var _ Sender = (*upstream.Client)(nil)
 
 // Sink takes the outcome of every request read, and learns legacy's own
 // noise from two legacy answers to one request: *diff.Aggregator is one.
@@ -304,23 +310,43 @@ func (r *runner) wait(ctx context.Context, due time.Time) bool {
 	return ctx.Err() == nil
 }
 
-// exchange sends one request to every target at once.
+// exchange sends one request to every target at once: every side put on
+// the wire back to back from this goroutine, in a random order (a fixed
+// one would make the side written first look slower), then read each on
+// its own goroutine.
 func (r *runner) exchange(rec *Record) *diff.Exchange {
 	req := rec.Request
 	if r.cfg.Host != "" {
 		req.Host = r.cfg.Host
 	}
 	ex := &diff.Exchange{Time: rec.Time, Request: req}
-	var wg sync.WaitGroup
+	type side struct {
+		answer **diff.Response
+		sent   upstream.Pending
+	}
+	var sides []side
+	add := func(base *url.URL, answer **diff.Response) {
+		sides = append(sides, side{answer, r.send.Prepare(base, &upstream.Outgoing{Req: &req})})
+	}
 	if r.cfg.AgainstRecorded {
 		ex.Legacy = rec.Response
 	} else {
-		wg.Go(func() { ex.Legacy = r.send.Do(r.sendCtx, r.cfg.Legacy, &req) })
+		add(r.cfg.Legacy, &ex.Legacy)
 	}
 	if r.cfg.Secondary != nil {
-		wg.Go(func() { ex.Secondary = r.send.Do(r.sendCtx, r.cfg.Secondary, &req) })
+		add(r.cfg.Secondary, &ex.Secondary)
 	}
-	ex.Candidate = r.send.Do(r.sendCtx, r.cfg.Candidate, &req)
+	add(r.cfg.Candidate, &ex.Candidate)
+	sent := make([]upstream.Pending, len(sides))
+	for i, s := range sides {
+		sent[i] = s.sent
+	}
+	upstream.StartTogether(sent...)
+	var wg sync.WaitGroup
+	for _, s := range sides[1:] {
+		wg.Go(func() { *s.answer = s.sent.Finish(r.sendCtx) })
+	}
+	*sides[0].answer = sides[0].sent.Finish(r.sendCtx)
 	wg.Wait()
 	return ex
 }

@@ -29,6 +29,7 @@ dur=${1:-10s}
 conns=${2:-32}
 rounds=${3:-3}
 setups=${4:-proxy origin aa}
+aa_failed=0
 modules=/usr/lib/nginx/modules
 
 go build -o bin/cutover ./cmd/cutover
@@ -193,9 +194,15 @@ aa_run() {
   curl -s "http://127.0.0.1:$ap/summary" | python3 -c '
 import json, sys
 s = json.load(sys.stdin); v = s["latency_verdict"]; l = s["latency_ms"]
-print("   %-14s weight %3s: %6d compared, p50 ratio %.3f, p99 ratio %.3f (legacy p50 %.3f p99 %.3f ms), %s" % (
-    sys.argv[1], sys.argv[2], s["counts"]["compared"], v["p50_ratio"], v["p99_ratio"], l["legacy"]["p50"], l["legacy"]["p99"], v["status"]))
-' "$label" "$weight"
+if sys.argv[1] == "A/A":  # the issue'"'"'s margins
+    ok = v["status"] != "regression" and 0.9 <= v["p50_ratio"] <= 1.1 and 0.8 <= v["p99_ratio"] <= 1.25
+else:
+    ok = v["status"] == "regression"
+print("   %-14s weight %3s: %6d compared, p50 ratio %.3f, p99 ratio %.3f (legacy p50 %.3f p99 %.3f ms), %s: %s" % (
+    sys.argv[1], sys.argv[2], s["counts"]["compared"], v["p50_ratio"], v["p99_ratio"], l["legacy"]["p50"], l["legacy"]["p99"], v["status"],
+    "as expected" if ok else "NOT AS EXPECTED (A/A: p50 0.9-1.1, p99 0.8-1.25, no regression; +2 ms: a regression)"))
+sys.exit(0 if ok else 1)
+' "$label" "$weight" || aa_failed=1
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -235,6 +242,8 @@ LUA
     echo "== A/A: cutover mirror, wrk -t1 -c2 -d$dur per weight as 1,000 users; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     for w in 0 50 100; do aa_run "$legacy" "$second" "$w" "A/A"; done
     for w in 0 50 100; do aa_run "$legacy" "$slow" "$w" "candidate +2ms"; done
+    echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
     ;;
   esac
 done
+exit "$aa_failed"

@@ -237,21 +237,40 @@ func (p *plainPool) run(ctx context.Context, t plainTarget, out *Outgoing, b *be
 	}
 }
 
-// begin writes out's request on an idle connection to base now, without
-// waiting: no dial, and a write that would block is left for run. The
-// clock starts here. A request begin cannot write at all is sent whole by
-// run.
-func (p *plainPool) begin(base *url.URL, out *Outgoing) *plainPending {
+// prepare takes an idle connection to base for out and lays its request
+// out, without writing: no dial (a request with no idle connection, or
+// one that streams its body, is sent whole by Finish).
+func (p *plainPool) prepare(base *url.URL, out *Outgoing) *plainPending {
 	pp := &plainPending{pool: p, out: out, deadline: time.Now().Add(p.cfg.Timeout)}
 	if pp.target, pp.err = newPlainTarget(base, out.Req); pp.err != nil || out.Body != nil {
 		return pp
 	}
-	c := p.idleConn(pp.target.addr)
-	if c == nil {
-		return pp
+	if pp.conn = p.idleConn(pp.target.addr); pp.conn != nil {
+		pp.conn.wire = p.appendRequest(pp.conn.wire[:0], pp.target.prefix, pp.target.host, out.Req, out)
+		pp.conn.SetDeadline(pp.deadline)
 	}
-	c.wire = p.appendRequest(c.wire[:0], pp.target.prefix, pp.target.host, out.Req, out)
-	c.SetDeadline(pp.deadline)
+	return pp
+}
+
+// plainPending is a request readied by prepare.
+type plainPending struct {
+	pool     *plainPool
+	target   plainTarget
+	out      *Outgoing
+	conn     *plainConn // the idle connection taken; nil: Finish sends whole
+	begun    *begun     // nil: nothing written yet
+	deadline time.Time
+	err      error
+}
+
+var _ Pending = (*plainPending)(nil)
+
+// Start writes what the socket takes at once. The clock starts here.
+func (pp *plainPending) Start() {
+	c := pp.conn
+	if c == nil || pp.begun != nil {
+		return
+	}
 	if c.stamps != nil {
 		c.stamps.last = time.Time{}
 	}
@@ -259,29 +278,18 @@ func (p *plainPool) begin(base *url.URL, out *Outgoing) *plainPending {
 	start := time.Now()
 	n, err := c.writeNow(c.wire)
 	if err != nil {
-		c.Close() // closed by the target while idle: run dials anew
-		return pp
+		c.Close() // closed by the target while idle: Finish dials anew
+		pp.conn = nil
+		return
 	}
 	pp.begun = &begun{conn: c, written: n, start: start}
-	return pp
 }
-
-// plainPending is a request begun by begin.
-type plainPending struct {
-	pool     *plainPool
-	target   plainTarget
-	out      *Outgoing
-	begun    *begun // nil: nothing written yet
-	deadline time.Time
-	err      error
-}
-
-var _ Pending = (*plainPending)(nil)
 
 func (pp *plainPending) Finish(ctx context.Context) *diff.Response {
 	if pp.err != nil {
 		return &diff.Response{Err: pp.err.Error()}
 	}
+	pp.Start() // a no-op once started
 	return pp.pool.run(ctx, pp.target, pp.out, pp.begun, pp.deadline)
 }
 
@@ -291,12 +299,6 @@ func (pp *plainPending) Answered() bool {
 	}
 	c := pp.begun.conn
 	return c.answered.Load() || waiting(c)
-}
-
-func (pp *plainPending) Abandon() {
-	if pp.begun != nil {
-		pp.begun.conn.Close()
-	}
 }
 
 // writeNow writes what it can of b without waiting for the socket.

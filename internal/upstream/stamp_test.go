@@ -35,7 +35,8 @@ func TestAnswerTimeIsTheTargets(t *testing.T) {
 	const late = 300 * time.Millisecond
 	quick := c.Do(context.Background(), base, req)
 	relayed := c.Send(context.Background(), base, &Outgoing{Req: req, Relay: slowRelay{late}})
-	p := c.Begin(base, &Outgoing{Req: req})
+	p := c.Prepare(base, &Outgoing{Req: req})
+	p.Start()
 	time.Sleep(late)
 	begun := p.Finish(context.Background())
 	for name, r := range map[string]*diff.Response{"quick": quick, "relayed to a slow client": relayed, "finished late": begun} {

@@ -1,8 +1,9 @@
 // Package upstream sends one request to one target and captures its whole
 // answer with timing. It is the single sending path of every source: replay
 // re-sends captured requests with it, and mirror sends both sides with it,
-// the primary relayed to the client as it is read (Outgoing.Relay) and the
-// shadow begun on the client's goroutine (Client.Begin). Every side is
+// the primary relayed to the client as it is read (Outgoing.Relay), both
+// put on the wire together by the client's goroutine (Client.Prepare,
+// StartTogether), as replay does with its sides. Every side is
 // timed alike: from the request's first byte written to the answer's first
 // and last byte received, by the kernel's receive timestamps where the
 // connection has them (stamp.go), never the time spent on the client's
