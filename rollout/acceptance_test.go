@@ -559,3 +559,61 @@ func (w *servedWatch) sufficed(from time.Time, need served) time.Duration {
 	}
 	return max(w.points[len(w.points)-1].at.Sub(from), 0)
 }
+
+// A/A for real: legacy and candidate are both the NGINX/Lua edge (two
+// instances of one config; a third is the mirror's noise reference), wrk
+// loads the mirror, every gate is on. Healthy rollouts are promoted: one
+// here, 10 with CUTOVER_LONG (BENCHMARKS.md), of which no more than the
+// plan's false_alarm share may be rolled back.
+func TestAARealRolloutsPromoted(t *testing.T) {
+	bed := testbed.StartForTest(t, testbed.Config{Secondary: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	noise, err := testbed.StartNGINX(ctx, zerolog.Nop(), testbed.NGINXConfig{Origin: bed.Origin.Addr, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { noise.Stop() })
+	n := rounds(10)
+	rolledBack := 0
+	for round := range n {
+		sample := 100.0
+		cfg := mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 32, Sample: &sample}
+		cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
+		cfg.Candidate, _ = url.Parse(bed.Secondary.URL)
+		cfg.Secondary, _ = url.Parse(noise.URL)
+		agg := diff.NewAggregator(diff.AggregatorConfig{Rules: testbed.Rules()})
+		m, err := mirror.New(cfg, agg, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := mirror.Listen(m, agg, mirror.ServerConfig{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", AdminToken: "tok", DrainTimeout: time.Second, ShutdownTimeout: time.Second}, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { srv.Serve(mctx); close(done) }()
+		stopWrk := startWrkStoppable(t, "http://"+srv.Addr, bucketUsers(), 10*time.Millisecond)
+		c, j := controllerFor(t, strings.Replace(e2ePlan, "name: e2e", "name: aa", 1), "http://"+srv.AdminAddr)
+		st, err := runFor(t, c, 90*time.Second)
+		events, _ := j.History(context.Background(), "aa")
+		stopWrk()
+		stop()
+		<-done
+		if err != nil {
+			t.Fatalf("round %d: %v; history %s", round+1, err, kinds(events))
+		}
+		if st.Status != StatusPromoted {
+			rolledBack++
+			t.Logf("round %d: %s: %s", round+1, st.Status, events[len(events)-1].Reason)
+			continue
+		}
+		t.Logf("round %d: promoted", round+1)
+	}
+	if limit := int(float64(n) * 0.05); rolledBack > limit {
+		t.Errorf("%d of %d healthy rollouts rolled back, want at most %d (false_alarm 0.05)", rolledBack, n, limit)
+	}
+	t.Logf("A/A real: %d of %d rolled back", rolledBack, n)
+}
+
