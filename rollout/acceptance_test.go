@@ -184,7 +184,18 @@ gates:
 `
 
 // A regression switched on 10 s into a 30 s hold is rolled back within 2
-// intervals and 1 s of the switch: +40 ms, and separately 5% of 503s.
+// intervals and 1 s of the switch: +40 ms, and separately 5% of 503s,
+// under wrk's load through the mirror. The switch lands just after a look
+// (the step's looks and the switch both count from its start), so the
+// first look after it is a whole interval later: the slowest phase.
+//
+// The default run bounds the rollback from the switch plus the time the
+// machine took to serve the evidence the gates need (a busy shared machine
+// can serve a tenth of its usual traffic), and no more: a detector that
+// judged the step's window alone, or confirmed a failure an interval late,
+// misses it. With CUTOVER_LONG (scripts/rollout-acceptance.sh, 5 rounds
+// each, the figures in BENCHMARKS.md) it is the issue's bound from the
+// switch alone.
 func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 	// The error case runs the load flat out (its plan judges errors and
 	// differences only, which a saturated machine does not disturb); the
@@ -198,13 +209,14 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 		gates []string
 	}{
 		{"+40ms", testbed.Switches{Latency: testbed.Latency{Fixed: testbed.Duration(scaled(40 * time.Millisecond))}}, latePlan30, 10 * time.Millisecond, []string{GateLatency, GateLatencyTail}},
-		// The candidate fixture answers that share with its own 5xx.
-		{"5% 5xx", testbed.Switches{ErrorRate: 0.05}, strings.Replace(latePlan30, "latency: {max_shift: 15ms, tail: {max_shift: 50ms}}", "latency: {disabled: true}", 1), 0, []string{GateErrorRate, GateDifferences}}, // a 5xx is also a status difference
+		// The candidate fixture answers that share with its own 503s.
+		{"5% 503", testbed.Switches{ErrorRate: 0.05, ErrorStatus: http.StatusServiceUnavailable}, strings.Replace(latePlan30, "latency: {max_shift: 15ms, tail: {max_shift: 50ms}}", "latency: {disabled: true}", 1), 0, []string{GateErrorRate, GateDifferences}}, // a 503 is also a status difference
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var took []string
 			for round := range rounds(5) {
-				f := startFleet(t, tt.pace, true)
+				f := startFleetLoaded(t, true, func(url string) { startWrk(t, url, bucketUsers(), tt.pace) })
 				c, j := controllerFor(t, tt.plan, f.admin)
 				sw := tt.sw
 				switched := make(chan time.Time, 1)
@@ -220,7 +232,7 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 						time.Sleep(10 * time.Millisecond)
 					}
 				}()
-				watch := watchErrors(f.m)
+				watch := watchServed(f.m)
 				st, err := runFor(t, c, 60*time.Second)
 				watch.stop()
 				f.bed.Candidate.SetSwitches(testbed.Switches{})
@@ -230,7 +242,7 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 					t.Fatalf("round %d: %v, status %s, switched %v; history %s; gates %+v", round+1, err, st.Status, !at.IsZero(), kinds(events), st.Gates)
 				}
 				last := events[len(events)-1]
-				took := last.Time.Sub(at)
+				d := last.Time.Sub(at)
 				var failing []string
 				for _, g := range last.Gates {
 					if g.Verdict == GateFail {
@@ -238,19 +250,30 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 					}
 				}
 				named := slices.ContainsFunc(last.Gates, func(g GateResult) bool { return g.Verdict == GateFail && slices.Contains(tt.gates, g.Gate) })
-				// The bound counts from the switch, or from when the
-				// candidate had served the errors the test needs, when a
-				// busy machine served them later than that.
-				suffice := time.Duration(0)
+				// The evidence: the errors the error gate's step window
+				// needs, or for latency the pairs of one recent window
+				// (every answer the candidate serves is one).
+				need := served{requests: 2 * minPairs}
 				if tt.sw.ErrorRate > 0 {
-					suffice = watch.sufficed(at, errorsNeeded(c.Plan, st.Looks, 50))
-					t.Logf("round %d: the errors needed were served %v after the switch", round+1, suffice.Round(10*time.Millisecond))
+					need = served{errors: errorsNeeded(c.Plan, 50)}
 				}
-				if limit := suffice + 2*c.Plan.Interval + time.Second + slack(); took > limit || !named {
-					t.Errorf("round %d: rolled back %v after the switch by %v, want within %v by one of %v: %s", round+1, took, failing, limit, tt.gates, last.Reason)
+				suffice := watch.sufficed(at, need)
+				limit := 2*c.Plan.Interval + time.Second
+				if os.Getenv("CUTOVER_LONG") == "" {
+					limit += suffice
 				}
-				t.Logf("round %d: rolled back %v after the switch (failing %v)", round+1, took.Round(10*time.Millisecond), failing)
+				if d > limit || !named {
+					t.Errorf("round %d: rolled back %v after the switch by %v, want within %v by one of %v (the evidence was served %v after it): %s",
+						round+1, d, failing, limit, tt.gates, suffice.Round(10*time.Millisecond), last.Reason)
+				}
+				if d < 0 {
+					t.Errorf("round %d: rolled back before the switch: %s", round+1, last.Reason)
+				}
+				took = append(took, d.Round(10*time.Millisecond).String())
+				t.Logf("round %d: rolled back %v after the switch (the evidence served %v after it; failing %v)", round+1,
+					d.Round(10*time.Millisecond), suffice.Round(10*time.Millisecond), failing)
 			}
+			t.Logf("%s: rolled back %s after the switch", tt.name, strings.Join(took, ", "))
 		})
 	}
 }
@@ -259,20 +282,25 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 // median unchanged) fails the tail gate; an absolute ceiling fails when
 // crossed; a dry-run gate that fails is journaled and nothing rolls back.
 func TestTailCeilingAndDryRun(t *testing.T) {
-	tail := testbed.Latency{Percentiles: []testbed.LatencyPoint{{Quantile: 0.98}, {Quantile: 0.981, Add: testbed.Duration(200 * time.Millisecond)}, {Quantile: 1, Add: testbed.Duration(200 * time.Millisecond)}}}
+	// Exactly every 50th answer is late (the test bed's share), so every
+	// stretch of the step holds the 2% tail, not just on average.
+	tail := testbed.Latency{Share: &testbed.LatencyShare{Rate: 0.02, Add: testbed.Duration(200 * time.Millisecond)}}
 	slow := testbed.Latency{Fixed: testbed.Duration(scaled(30 * time.Millisecond))}
 	tests := []struct {
 		name, plan string
 		latency    testbed.Latency
 		gate       string // the gate that fails; "" for the dry run
 	}{
+		// The hold is the most it may take: the rollback comes as soon as
+		// the step's sample bounds the p99 (some thousand pairs), which a
+		// busy machine or the race detector serves more slowly.
 		{"tail only", `
 name: g
-steps: [{weight: 50, hold: 25s}, 100]
+steps: [{weight: 50, hold: 80s}, 100]
 hold: 2s
 min_requests: 30
 interval: 1s
-max_duration: 70s
+max_duration: 90s
 gates: {latency: {max_shift: 15ms, tail: {max_shift: 40ms}}, differences: {min_compared: 30}}
 `, tail, GateLatencyTail},
 		{"p99 ceiling", `
@@ -299,7 +327,7 @@ gates: {latency: {dry_run: true, max_shift: 15ms, tail: {max_shift: 50ms}}, diff
 			f := startFleet(t, 10*time.Millisecond, true)
 			f.bed.Candidate.SetSwitches(testbed.Switches{Latency: tt.latency})
 			c, j := controllerFor(t, tt.plan, f.admin)
-			st, err := runFor(t, c, 60*time.Second)
+			st, err := runFor(t, c, 100*time.Second)
 			events, _ := j.History(context.Background(), "g")
 			if err != nil {
 				t.Fatalf("%v; history %s", err, kinds(events))
@@ -316,15 +344,6 @@ gates: {latency: {dry_run: true, max_shift: 15ms, tail: {max_shift: 50ms}}, diff
 			for _, g := range last.Gates {
 				if g.Verdict == GateFail && !g.DryRun {
 					failing = append(failing, g.Gate)
-				}
-			}
-			if tt.gate == GateLatencyTail && st.Status != StatusRolledBack {
-				// A 200 ms tail on 2% cannot show at p99 when the machine
-				// makes legacy's own p99 that slow (other tests' load on
-				// two cores): say so rather than fail on the machine.
-				if p99 := lastFigure(events, GateLatencyTail, "legacy_ms"); p99 > 100 || raceScale > 1 {
-					t.Logf("legacy's own p99 is %.0f ms on this machine (race build: %v): a +200 ms tail on 2%% is hidden in it; not judged", p99, raceScale > 1)
-					return
 				}
 			}
 			if st.Status != StatusRolledBack || !slices.Contains(failing, tt.gate) {
@@ -462,35 +481,38 @@ func TestPlanChanges(t *testing.T) {
 }
 
 // errorsNeeded is how many candidate errors (and none of legacy's) fail
-// the error-rate gate's longest recent window at look, at weight.
-func errorsNeeded(p *Plan, look int, weight float64) int64 {
+// the error-rate gate's step window at weight: errors are judged by whose
+// they are, so the healthy traffic before an onset does not dilute them,
+// and no recent window needs fewer.
+func errorsNeeded(p *Plan, weight float64) int64 {
 	_, deciding := enabledGates(p.Steps[0].Gates)
 	alpha := p.FalseAlarm / float64(len(p.Steps)*deciding) / 2
-	level := spentAlpha(alpha, look) / maxRecentLooks
 	r := p.Gates.ErrorRate.MaxRatio * weight / 100
 	q0 := r / (r + (100-weight)/100) // the candidate's share of errors at MaxRatio× the legacy's rate
 	for k := int64(1); ; k++ {
-		if reject, _ := sequentialReject(k, k, q0, level); reject {
+		if reject, _ := sequentialReject(k, k, q0, alpha); reject {
 			return k
 		}
 	}
 }
 
-// errorWatch records the candidate's served errors on a mirror over time.
-type errorWatch struct {
+// servedWatch records what the candidate served through a mirror over time.
+type servedWatch struct {
 	mu     sync.Mutex
-	points []errorPoint
+	points []servedPoint
 	done   chan struct{}
 	exited chan struct{}
 }
 
-type errorPoint struct {
-	at     time.Time
-	errors int64
+type served struct{ requests, errors int64 }
+
+type servedPoint struct {
+	at time.Time
+	served
 }
 
-func watchErrors(m *mirror.Mirror) *errorWatch {
-	w := &errorWatch{done: make(chan struct{}), exited: make(chan struct{})}
+func watchServed(m *mirror.Mirror) *servedWatch {
+	w := &servedWatch{done: make(chan struct{}), exited: make(chan struct{})}
 	go func() {
 		defer close(w.exited)
 		for {
@@ -499,7 +521,8 @@ func watchErrors(m *mirror.Mirror) *errorWatch {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			p := errorPoint{time.Now(), m.Status().Served["candidate"].Errors}
+			c := m.Status().Served["candidate"]
+			p := servedPoint{time.Now(), served{c.Requests, c.Errors}}
 			w.mu.Lock()
 			w.points = append(w.points, p)
 			w.mu.Unlock()
@@ -508,45 +531,89 @@ func watchErrors(m *mirror.Mirror) *errorWatch {
 	return w
 }
 
-func (w *errorWatch) stop() {
+func (w *servedWatch) stop() {
 	close(w.done)
 	<-w.exited
 }
 
 // sufficed is how long after from the candidate had served need more
-// errors; when it never did, until the watch stopped (the gate then acted
-// on less than the estimate).
-func (w *errorWatch) sufficed(from time.Time, need int64) time.Duration {
+// (requests and errors); when it never did, until the watch stopped (the
+// gate then acted on less).
+func (w *servedWatch) sufficed(from time.Time, need served) time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	base := int64(-1)
-	if len(w.points) == 0 {
-		return 0
-	}
-	for _, p := range w.points {
+	var base *servedPoint
+	for i, p := range w.points {
 		if p.at.Before(from) {
 			continue
 		}
-		if base < 0 {
-			base = p.errors
+		if base == nil {
+			base = &w.points[i]
 		}
-		if p.errors-base >= need {
+		if p.requests-base.requests >= need.requests && p.errors-base.errors >= need.errors {
 			return p.at.Sub(from)
 		}
+	}
+	if len(w.points) == 0 {
+		return 0
 	}
 	return max(w.points[len(w.points)-1].at.Sub(from), 0)
 }
 
-// lastFigure is a gate's figure at its last journaled evaluation.
-func lastFigure(events []Event, gate, figure string) float64 {
-	for i := len(events) - 1; i >= 0; i-- {
-		for _, g := range events[i].Gates {
-			if g.Gate == gate {
-				if v, ok := g.Figures[figure]; ok {
-					return v
-				}
-			}
-		}
+// A/A for real: legacy and candidate are both the NGINX/Lua edge (two
+// instances of one config; a third is the mirror's noise reference), wrk
+// loads the mirror, every gate is on. Healthy rollouts are promoted: one
+// here, 10 with CUTOVER_LONG (BENCHMARKS.md), of which no more than the
+// plan's false_alarm share may be rolled back.
+func TestAARealRolloutsPromoted(t *testing.T) {
+	bed := testbed.StartForTest(t, testbed.Config{Secondary: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	noise, err := testbed.StartNGINX(ctx, zerolog.Nop(), testbed.NGINXConfig{Origin: bed.Origin.Addr, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	t.Cleanup(func() { noise.Stop() })
+	n := rounds(10)
+	rolledBack := 0
+	for round := range n {
+		sample := 100.0
+		cfg := mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 32, Sample: &sample}
+		cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
+		cfg.Candidate, _ = url.Parse(bed.Secondary.URL)
+		cfg.Secondary, _ = url.Parse(noise.URL)
+		agg := diff.NewAggregator(diff.AggregatorConfig{Rules: testbed.Rules()})
+		m, err := mirror.New(cfg, agg, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := mirror.Listen(m, agg, mirror.ServerConfig{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", AdminToken: "tok", DrainTimeout: time.Second, ShutdownTimeout: time.Second}, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { srv.Serve(mctx); close(done) }()
+		stopWrk := startWrkStoppable(t, "http://"+srv.Addr, bucketUsers(), 10*time.Millisecond)
+		c, j := controllerFor(t, strings.Replace(e2ePlan, "name: e2e", "name: aa", 1), "http://"+srv.AdminAddr)
+		st, err := runFor(t, c, 90*time.Second)
+		events, _ := j.History(context.Background(), "aa")
+		stopWrk()
+		stop()
+		<-done
+		if err != nil {
+			t.Fatalf("round %d: %v; history %s", round+1, err, kinds(events))
+		}
+		if st.Status != StatusPromoted {
+			rolledBack++
+			t.Logf("round %d: %s: %s", round+1, st.Status, events[len(events)-1].Reason)
+			continue
+		}
+		t.Logf("round %d: promoted", round+1)
+	}
+	if limit := int(float64(n) * 0.05); rolledBack > limit {
+		t.Errorf("%d of %d healthy rollouts rolled back, want at most %d (false_alarm 0.05)", rolledBack, n, limit)
+	}
+	t.Logf("A/A real: %d of %d rolled back", rolledBack, n)
 }
+

@@ -104,30 +104,41 @@ func (c *Controller) Run(ctx context.Context) (*State, error) {
 		}
 		// Looks keep their pace: the time a look took is part of the
 		// interval (a wait to the hold's end is already counted from now).
-		d := c.wait(st)
-		if d == c.Plan.Interval {
+		d, paced := c.wait(st)
+		if paced {
 			d = max(d-time.Since(began), time.Millisecond)
 		}
 		timer.Reset(d)
 	}
 }
 
+// confirmFraction: a failed look is confirmed 1/confirmFraction of an
+// interval later.
+const confirmFraction = 4
+
 func leftPaused(st *State) bool { return st.Status == StatusPaused && st.Phase == PhaseDeadline }
 
 // wait is the time to the next look: an interval, or less when the hold
 // or the deadline ends sooner, so that a hold lasts what the plan says.
-func (c *Controller) wait(st *State) time.Duration {
-	d := c.Plan.Interval
+// A failed look is confirmed a quarter interval later, not a whole one:
+// the rollback waits for the failure to show again on newer evidence,
+// not for the cadence. paced says d counts from the look's start (the
+// time the look took is part of it), not from now.
+func (c *Controller) wait(st *State) (d time.Duration, paced bool) {
+	d = c.Plan.Interval
 	if st.Status != StatusProgressing {
-		return d
+		return d, true
+	}
+	if st.Failures > 0 {
+		return max(d/confirmFraction, time.Millisecond), true
 	}
 	now := c.now()
 	for _, at := range []time.Time{st.StepStarted.Add(c.Plan.step(st.Step).Hold), st.Deadline} {
 		if left := at.Sub(now); left > 0 && left < d {
-			d = left + time.Millisecond
+			d, paced = left+time.Millisecond, false
 		}
 	}
-	return d
+	return d, d == c.Plan.Interval
 }
 
 // interrupted journals that the controller stops before the end.

@@ -31,13 +31,20 @@ type fleetBed struct {
 // shadow, the mirror only serves: the error-rate gate needs no comparison.
 func startFleet(t *testing.T, pace time.Duration, shadow bool) *fleetBed {
 	t.Helper()
+	return startFleetLoaded(t, shadow, func(url string) { fleettest.Load(t, url, 6, pace) })
+}
+
+// startFleetLoaded is startFleet with the load load starts on the
+// mirror's URL (wrk, say).
+func startFleetLoaded(t *testing.T, shadow bool, load func(url string)) *fleetBed {
+	t.Helper()
 	bed := testbed.StartForTest(t, testbed.Config{Secondary: shadow})
 	sample := 100.0
 	if !shadow {
 		sample = 0
 	}
 	m := fleettest.StartMirror(t, bed, mirror.Config{SplitKey: "header:X-User", QueueSize: 4096, Workers: 32, Sample: &sample}, "tok")
-	fleettest.Load(t, m.URL, 6, pace)
+	load(m.URL)
 	return &fleetBed{bed: bed, admin: m.Admin, m: m.Mirror}
 }
 
@@ -204,7 +211,7 @@ func TestRegressionsAreRolledBack(t *testing.T) {
 			f := startFleet(t, tt.pace, tt.gate != "error_rate")
 			c, j := newController(t, f, tt.plan)
 			switched := switchAtStep(t, j, f.bed, 1, tt.switches)
-			watch := watchErrors(f.m)
+			watch := watchServed(f.m)
 			st := runController(t, c)
 			watch.stop()
 			if st.Status != StatusRolledBack || f.m.Weight() != 0 {
@@ -232,7 +239,7 @@ func TestRegressionsAreRolledBack(t *testing.T) {
 			// errors the gate needs, when a busy machine served them later.
 			suffice := time.Duration(0)
 			if tt.switches.ErrorRate > 0 {
-				suffice = watch.sufficed(sw, errorsNeeded(c.Plan, st.Looks, c.Plan.Steps[1].Weight))
+				suffice = watch.sufficed(sw, served{errors: errorsNeeded(c.Plan, c.Plan.Steps[1].Weight)})
 			}
 			if d, limit := last.Time.Sub(sw), suffice+time.Duration(tt.intervals)*c.Plan.Interval+c.Plan.Interval/2+slack(); d > limit {
 				t.Errorf("rolled back %v after the switch, want within %v (%d intervals)", d, limit, tt.intervals)

@@ -19,6 +19,7 @@ type stepEvidence struct {
 }
 
 type lookRecord struct {
+	look  int // the step's look it was taken at (0: the window's opening)
 	at    time.Time
 	m     Measure
 	pairs LatencyPairs
@@ -40,7 +41,7 @@ func (e *stepEvidence) add(window string, at time.Time, m Measure, recentLooks, 
 	if e.window != window {
 		*e = stepEvidence{window: window, sample: newPairSample(stepSampleSize)}
 	}
-	e.looks = append(e.looks, lookRecord{at: at, m: m, pairs: m.Pairs})
+	e.looks = append(e.looks, lookRecord{look: look, at: at, m: m, pairs: m.Pairs})
 	if keep := max(maxRecentLooks, recentLooks) + 1; len(e.looks) > keep {
 		e.looks = e.looks[len(e.looks)-keep:]
 	}
@@ -58,7 +59,7 @@ func (e *stepEvidence) add(window string, at time.Time, m Measure, recentLooks, 
 			break // a mirror restarted: its counts began again
 		}
 		recent.Pairs = pairs
-		ev.Recent = append(ev.Recent, recentWindow{Looks: n, Span: last.at.Sub(base.at), Measure: recent,
+		ev.Recent = append(ev.Recent, recentWindow{Looks: n, From: base.look, Span: last.at.Sub(base.at), Measure: recent,
 			judgesPairs: n == 1 || n%recentLooks == 0 && isPowerOfTwo(n/recentLooks)})
 	}
 	return ev
@@ -68,7 +69,9 @@ func isPowerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }
 
 // recentWindow is the evidence of the latest Looks intervals.
 type recentWindow struct {
-	Looks   int
+	Looks int
+	// From is the look the window starts after (0: the step's start).
+	From    int
 	Span    time.Duration
 	Measure Measure
 	// judgesPairs marks the lengths the latency tests run on (one

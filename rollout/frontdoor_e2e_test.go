@@ -89,6 +89,12 @@ func bucketUsers() []string {
 // startWrk runs wrk against url until the test ends.
 func startWrk(t *testing.T, url string, users []string, pace time.Duration) {
 	t.Helper()
+	t.Cleanup(startWrkStoppable(t, url, users, pace))
+}
+
+// startWrkStoppable runs wrk against url until the returned stop is called.
+func startWrkStoppable(t *testing.T, url string, users []string, pace time.Duration) (stop func()) {
+	t.Helper()
 	bin, err := exec.LookPath("wrk")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -105,10 +111,14 @@ func startWrk(t *testing.T, url string, users []string, pace time.Duration) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
+	stopped := false
+	return func() {
+		if !stopped {
+			stopped = true
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+		}
+	}
 }
 
 // logLine is what the tests read of an NGINX access log line.

@@ -118,26 +118,30 @@ func enabledGates(g Gates) (names []string, deciding int) {
 // level is split evenly between the steps and the deciding gates (a union
 // bound), and each gate's share again in halves: one for the step's whole
 // window, with tests valid however often they are looked at, and one for
-// the recent window, spent over the looks (α·6/(π²k²) at look k, which
-// sums to the half). So a candidate no worse than legacy is rolled back
-// with at most that probability over the whole rollout, however long each
-// step is watched. The recent window can only fail a gate: passing takes
-// the whole step's evidence.
+// the recent windows. A count test (errors, differences) is such a
+// sequential test too, so a recent window gets its level once, by the
+// look it starts after (α·6/(π²(s+1)²) from look s, which sums to the
+// half), and keeps it at every look that judges it; the latency tests on
+// pairs are fixed-sample tests, so their half is spent over the looks
+// (α·6/(π²k²) at look k) and split between the window lengths. So a
+// candidate no worse than legacy is rolled back with at most that
+// probability over the whole rollout, however long each step is watched.
+// The recent windows can only fail a gate: passing takes the whole step's
+// evidence.
 func judge(p *Plan, step Step, ev evidence) []GateResult {
 	g := step.Gates
 	names, deciding := enabledGates(g)
 	alpha := p.FalseAlarm / float64(len(p.Steps)*max(deciding, 1)) / 2
-	// The recent half of the level, spent over the looks, is split between
-	// the window lengths each kind of test runs on.
-	countWindows, pairWindows := 0, 0
+	// The pair tests' recent half, spent over the looks, is split between
+	// the window lengths they run on.
+	pairWindows := 0
 	for _, w := range ev.Recent {
-		countWindows++
 		if w.judgesPairs {
 			pairWindows++
 		}
 	}
-	countAlpha := spentAlpha(alpha, ev.Look) / float64(max(countWindows, 1))
 	pairAlpha := spentAlpha(alpha, ev.Look) / float64(max(pairWindows, 1))
+	countAlpha := func(w recentWindow) float64 { return spentAlpha(alpha, w.From+1) }
 	var out []GateResult
 	for _, name := range names {
 		var whole GateResult
@@ -148,12 +152,12 @@ func judge(p *Plan, step Step, ev evidence) []GateResult {
 			dry = g.ErrorRate.DryRun
 			whole = judgeErrors(g.ErrorRate, step, ev.Step, alpha, false)
 			recent = func(w recentWindow) GateResult {
-				return judgeErrors(g.ErrorRate, step, w.Measure, countAlpha, true)
+				return judgeErrors(g.ErrorRate, step, w.Measure, countAlpha(w), true)
 			}
 		case GateErrorCeiling:
 			dry = g.ErrorRate.DryRun
 			whole = judgeErrorCeiling(g.ErrorRate, ev.Step, alpha)
-			recent = func(w recentWindow) GateResult { return judgeErrorCeiling(g.ErrorRate, w.Measure, countAlpha) }
+			recent = func(w recentWindow) GateResult { return judgeErrorCeiling(g.ErrorRate, w.Measure, countAlpha(w)) }
 		case GateLatency:
 			dry, pairsOnly = g.Latency.DryRun, true
 			whole = judgeLatency(g.Latency, ev.Step, spentAlpha(alpha, ev.Look))
@@ -171,7 +175,7 @@ func judge(p *Plan, step Step, ev evidence) []GateResult {
 			dry = g.Differences.DryRun
 			whole = judgeDifferences(g.Differences, ev.Step, alpha)
 			recent = func(w recentWindow) GateResult {
-				return judgeDifferencesOverall(g.Differences, w.Measure, countAlpha)
+				return judgeDifferencesOverall(g.Differences, w.Measure, countAlpha(w))
 			}
 		}
 		res := whole

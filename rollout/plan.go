@@ -137,7 +137,8 @@ type DifferencesGate struct {
 
 // Failure is the failure policy.
 type Failure struct {
-	// Consecutive failed evaluations that roll back [2].
+	// Consecutive failed evaluations that roll back [2]. After a failed
+	// one the next comes a quarter interval later, not a whole one.
 	Consecutive int `yaml:"consecutive"`
 	// Rollback is "immediate" (weight 0 at once, the default) or "steps"
 	// (down through the earlier steps, one per interval).

@@ -32,9 +32,10 @@ type outcome struct {
 }
 
 // simulate runs a rollout of plan p through the real gate code (judge,
-// stepEvidence) against simulated traffic, with the controller's failure
-// policy: consecutive failures roll back, every gate passing after the
-// hold advances, the deadline stops the step (stuck).
+// stepEvidence) against simulated traffic, with the controller's cadence
+// and failure policy: a look every interval, a failed one confirmed a
+// quarter interval later, consecutive failures roll back, every gate
+// passing after the hold advances, the deadline stops the step (stuck).
 func simulate(p *Plan, seed uint64, tr traffic) outcome {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	latency := func() float64 { return 4 * math.Exp(0.3*rng.NormFloat64()) } // ms, about 4 ms
@@ -44,12 +45,18 @@ func simulate(p *Plan, seed uint64, tr traffic) outcome {
 		ev.open("w", time.Time{})
 		mirrorSample := newPairSample(2000)
 		failures := 0
-		holdLooks := int(step.Hold / p.Interval)
-		maxLooks := int(step.MaxDuration / p.Interval)
-		for look := 1; look <= maxLooks; look++ {
+		hold, deadline := float64(step.Hold)/float64(p.Interval), float64(step.MaxDuration)/float64(p.Interval)
+		now := 0.0 // intervals since the step began
+		for look := 1; ; look++ {
+			dt := 1.0
+			if failures > 0 {
+				dt = 1.0 / confirmFraction
+			}
+			from := now
+			now += dt
 			m.Pairs = LatencyPairs{}
-			for range tr.perInterval {
-				at := float64(look-1) + rng.Float64()
+			for range int(float64(tr.perInterval) * dt) {
+				at := from + dt*rng.Float64()
 				bad := tr.onset >= 0 && si == tr.regressStep && at >= tr.onset
 				cErr := tr.candErr
 				if bad {
@@ -87,7 +94,7 @@ func simulate(p *Plan, seed uint64, tr traffic) outcome {
 			}
 			mirrorSample.add(m.Pairs)
 			m.Latency = []diff.LatencyVerdict{diff.JudgeLatency(mirrorSample.pairs.Legacy, mirrorSample.pairs.Candidate, diff.LatencyConfig{})}
-			e := ev.add("w", time.Time{}.Add(time.Duration(look)*p.Interval), m, p.RecentIntervals, look)
+			e := ev.add("w", time.Time{}.Add(time.Duration(now*float64(p.Interval))), m, p.RecentIntervals, look)
 			gates := judge(p, step, e)
 			failed, allPass := false, true
 			for _, g := range gates {
@@ -96,16 +103,16 @@ func simulate(p *Plan, seed uint64, tr traffic) outcome {
 			}
 			if failed {
 				if failures++; failures >= p.Failure.Consecutive {
-					return outcome{rolledBack: true, step: si, at: float64(look), gates: gates}
+					return outcome{rolledBack: true, step: si, at: now, gates: gates}
 				}
 				continue
 			}
 			failures = 0
-			if allPass && look >= holdLooks {
+			if allPass && now >= hold-1e-9 {
 				break
 			}
-			if look == maxLooks {
-				return outcome{stuck: true, step: si, at: float64(look), gates: gates}
+			if now >= deadline-1e-9 {
+				return outcome{stuck: true, step: si, at: now, gates: gates}
 			}
 		}
 	}
@@ -228,7 +235,7 @@ func TestLateRegressionCaughtWithinTwoIntervals(t *testing.T) {
 				// The evidence suffices need intervals after the first
 				// look after the onset; two intervals later at the latest.
 				if limit := math.Ceil(tr.onset) + tt.need + 2; o.at > limit {
-					t.Errorf("seed %d: onset %.2f, rolled back at %.0f, want by %.0f", seed, tr.onset, o.at, limit)
+					t.Errorf("seed %d: onset %.2f, rolled back at %.2f, want by %.0f", seed, tr.onset, o.at, limit)
 				}
 				worst = max(worst, o.at-tr.onset)
 			}

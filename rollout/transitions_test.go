@@ -102,25 +102,28 @@ func TestRollbackWeights(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// A look is due at the hold's end, not up to an interval after it.
+// A look is due at the hold's end, not up to an interval after it; a
+// failed look is confirmed a quarter interval later.
 func TestWaitEndsAtTheHold(t *testing.T) {
 	t.Parallel()
 	p := testPlan(t, "interval: 1s\nhold: 10s\n")
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	c := &Controller{Plan: p, Now: func() time.Time { return now }}
 	tests := []struct {
-		name string
-		st   State
-		want time.Duration
+		name  string
+		st    State
+		want  time.Duration
+		paced bool
 	}{
-		{"mid-hold", State{Status: StatusProgressing, StepStarted: now.Add(-5 * time.Second), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, time.Second},
-		{"hold ends in 300ms", State{Status: StatusProgressing, StepStarted: now.Add(-9700 * time.Millisecond), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, 301 * time.Millisecond},
-		{"deadline in 200ms", State{Status: StatusProgressing, StepStarted: now.Add(-time.Hour), StateDetail: StateDetail{Deadline: now.Add(200 * time.Millisecond)}}, 201 * time.Millisecond},
-		{"paused", State{Status: StatusPaused, StepStarted: now.Add(-9700 * time.Millisecond)}, time.Second},
+		{"mid-hold", State{Status: StatusProgressing, StepStarted: now.Add(-5 * time.Second), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, time.Second, true},
+		{"a look failed", State{Status: StatusProgressing, Failures: 1, StepStarted: now.Add(-9700 * time.Millisecond), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, 250 * time.Millisecond, true},
+		{"hold ends in 300ms", State{Status: StatusProgressing, StepStarted: now.Add(-9700 * time.Millisecond), StateDetail: StateDetail{Deadline: now.Add(time.Hour)}}, 301 * time.Millisecond, false},
+		{"deadline in 200ms", State{Status: StatusProgressing, StepStarted: now.Add(-time.Hour), StateDetail: StateDetail{Deadline: now.Add(200 * time.Millisecond)}}, 201 * time.Millisecond, false},
+		{"paused", State{Status: StatusPaused, StepStarted: now.Add(-9700 * time.Millisecond)}, time.Second, true},
 	}
 	for _, tt := range tests {
-		if got := c.wait(&tt.st); got != tt.want {
-			t.Errorf("%s: next look in %v, want %v", tt.name, got, tt.want)
+		if got, paced := c.wait(&tt.st); got != tt.want || paced != tt.paced {
+			t.Errorf("%s: next look in %v (counted from the look's start: %v), want %v (%v)", tt.name, got, paced, tt.want, tt.paced)
 		}
 	}
 }

@@ -18,7 +18,8 @@ import (
 //     another value (a "changed" difference at body.<field>).
 //   - DropHeader: one response header is missing.
 //   - Status: answers under a path prefix get another status code.
-//   - Latency: every answer is delayed (fixed plus a drawn distribution).
+//   - Latency: every answer is delayed (fixed plus a drawn distribution),
+//     and an exact share of them by a further delay (a tail).
 //   - ErrorRate: that share of requests gets a 502 (or ErrorStatus) from
 //     the candidate itself.
 //   - ResetRate: that share of connections is reset (TCP RST), no answer.
@@ -54,10 +55,19 @@ type StatusChange struct {
 
 // Latency is added before answering: Fixed always, plus a delay drawn so
 // that its quantiles follow Percentiles (linear between points, from 0 at
-// quantile 0), e.g. {0.5: 5ms, 0.99: 200ms} for a long tail.
+// quantile 0), e.g. {0.5: 5ms, 0.99: 200ms} for a long tail; plus Share
+// on exactly its share of answers, spread evenly like ErrorRate (a tail
+// that is there in every stretch of traffic, not by the luck of draws).
 type Latency struct {
 	Fixed       Duration       `json:"fixed,omitempty"`
 	Percentiles []LatencyPoint `json:"percentiles,omitempty"`
+	Share       *LatencyShare  `json:"share,omitempty"`
+}
+
+// LatencyShare delays Rate of the answers by Add.
+type LatencyShare struct {
+	Rate float64  `json:"rate"`
+	Add  Duration `json:"add"`
 }
 
 // LatencyPoint is one quantile of the added delay.
@@ -108,6 +118,9 @@ func (s Switches) Validate() error {
 	if s.ErrorStatus != 0 && (s.ErrorStatus < 500 || s.ErrorStatus > 599) {
 		errs = append(errs, fmt.Errorf("error_status must be a 5xx code, got %d", s.ErrorStatus))
 	}
+	if sh := s.Latency.Share; sh != nil && (sh.Rate < 0 || sh.Rate > 1 || sh.Add < 0) {
+		errs = append(errs, errors.New("latency share needs a rate between 0 and 1 and an add not negative"))
+	}
 	if s.Latency.Fixed < 0 || s.SlowBody < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
@@ -126,6 +139,7 @@ type switchState struct {
 	sw       Switches
 	errAcc   float64
 	resetAcc float64
+	slowAcc  float64
 	rng      *rand.Rand
 }
 
@@ -143,7 +157,7 @@ func (s *switchState) set(sw Switches) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sw = sw
-	s.errAcc, s.resetAcc = 0, 0
+	s.errAcc, s.resetAcc, s.slowAcc = 0, 0, 0
 }
 
 // decision is what the switches say about one request.
@@ -163,6 +177,9 @@ func (s *switchState) decide() decision {
 		d.fail = hit(&s.errAcc, s.sw.ErrorRate)
 	}
 	d.delay = time.Duration(s.sw.Latency.Fixed) + drawDelay(s.sw.Latency.Percentiles, s.rng.Float64())
+	if sh := s.sw.Latency.Share; sh != nil && hit(&s.slowAcc, sh.Rate) {
+		d.delay += time.Duration(sh.Add)
+	}
 	return d
 }
 

@@ -149,6 +149,18 @@ func TestLatencySwitchesDelay(t *testing.T) {
 		t.Errorf("p50 = %v, want at least ~20ms added", times[len(times)/2])
 	}
 
+	// Exactly one answer in four is 60ms late, every fourth.
+	putSwitches(t, bed.Candidate.ControlURL, Switches{Latency: Latency{Share: &LatencyShare{Rate: 0.25, Add: Duration(60 * time.Millisecond)}}}, http.StatusOK)
+	var late []int
+	for i := range 12 {
+		if fetch(t, bed.Candidate.URL, p).elapsed >= 60*time.Millisecond {
+			late = append(late, i)
+		}
+	}
+	if diff := cmp.Diff([]int{3, 7, 11}, late); diff != "" {
+		t.Errorf("answers 60ms late (-want +got):\n%s", diff)
+	}
+
 	putSwitches(t, bed.Candidate.ControlURL, Switches{SlowBody: Duration(20 * time.Millisecond)}, http.StatusOK)
 	slow := fetch(t, bed.Candidate.URL, probe{method: "GET", path: "/binary"})
 	// 64 KiB in 4 KiB pieces: 16 pauses after the headers.
@@ -171,6 +183,7 @@ func TestControlEndpoint(t *testing.T) {
 		{"rate out of range", `{"reset_rate":2}`, http.StatusBadRequest, "reset_rate must be between 0 and 1"},
 		{"bad duration", `{"slow_body":"fast"}`, http.StatusBadRequest, "invalid duration"},
 		{"bad status", `{"status":{"path":"/x","code":99}}`, http.StatusBadRequest, "code from 100 to 599"},
+		{"bad share", `{"latency":{"share":{"rate":1.5,"add":"1ms"}}}`, http.StatusBadRequest, "latency share needs a rate between 0 and 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
