@@ -36,7 +36,8 @@ func bedPort(t testing.TB, addr string) int {
 // its own stream, and no phantom gap. wrk -H 'Connection: close' on top
 // reuses ports the way the kernel hands them out.
 func TestReusedPorts(t *testing.T) {
-	wrk := need(t, "wrk")
+	testbed.NeedPrograms(t, "wrk")
+	wrk := "wrk"
 	bed := testbed.StartForTest(t, testbed.Config{})
 	path := tcpdump(t, bedPort(t, bed.Legacy.Addr), func() {
 		truncateLog(t, bed.Legacy.AccessLog) // each try's own

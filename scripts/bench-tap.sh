@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures cutover tap on loopback against the test bed's real NGINX/Lua
-# legacy, wrk as the clients, the candidate fixture with item 7 changed:
+# legacy, wrk as the clients, a candidate NGINX/Lua edge with item 7 changed:
 #   - rounds alternate wrk without and with the tap capturing live, so that
 #     drift hits both alike: wrk's p50/p99 and rate with the tap over without;
 #   - in each tap round, the tap's compared item requests against NGINX's
@@ -34,15 +34,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bin/cutover testbed up --log-level warn >"$work/bed.txt" &
+bin/cutover testbed up --log-level warn --candidate-edge '{"path":"/api/items/7","field":"price","value":999}' >"$work/bed.txt" &
 pids+=($!)
 for _ in $(seq 100); do grep -q '^candidate' "$work/bed.txt" 2>/dev/null && break; sleep 0.1; done
 legacy=$(awk '/^legacy /{print $2}' "$work/bed.txt")
 log=$(awk '/^legacy /{print $5}' "$work/bed.txt" | tr -d ')')
 candidate=$(awk '/^candidate/{print $2}' "$work/bed.txt")
-control=$(awk '/^candidate/{print $4}' "$work/bed.txt" | tr -d ')')
 port=${legacy##*:}
-curl -sf -X PUT -d '{"change_field":{"path":"/api/items/7","field":"price","value":999}}' "$control" >/dev/null
 
 cat >"$work/items.lua" <<'LUA'
 local i = 0

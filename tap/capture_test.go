@@ -89,8 +89,9 @@ func TestCompileFilter(t *testing.T) {
 }
 
 // TestRepeats: the same safe request answered twice by legacy within the
-// window gives the earlier answer (a noise sample); another request, an
-// unsafe one, one too late or with another status gives none.
+// window gives the earlier answer (a noise sample), at most once a second;
+// another request, an unsafe one, one too late or with another status
+// gives none.
 func TestRepeats(t *testing.T) {
 	at := time.Unix(1000, 0)
 	rec := func(method, uri string, after time.Duration, status int, ae string) *replay.Record {
@@ -109,6 +110,8 @@ func TestRepeats(t *testing.T) {
 	}{
 		{"first", rec("GET", "/a", 0, 200, ""), false},
 		{"again", rec("GET", "/a", time.Second, 200, ""), true},
+		{"again, within a second of the sample", rec("GET", "/a", 1500*time.Millisecond, 200, ""), false},
+		{"again, a second after the sample", rec("GET", "/a", 2500*time.Millisecond, 200, ""), true},
 		{"other uri", rec("GET", "/b", 2*time.Second, 200, ""), false},
 		{"other encoding", rec("GET", "/a", 2*time.Second, 200, "gzip"), false},
 		{"unsafe", rec("POST", "/a", 3*time.Second, 200, ""), false},

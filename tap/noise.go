@@ -14,10 +14,15 @@ import (
 // legacy differs from itself (request ids, timestamps). Those pairs are
 // handed to the aggregator as noise samples.
 
-// maxRepeats bounds the requests remembered; maxRepeatBody the bodies kept.
+// maxRepeats bounds the requests remembered; maxRepeatBody the bodies
+// kept. sampleEvery spaces the samples of one request: a popular request
+// comes back thousands of times a second, and one comparison of legacy
+// with itself a second says what another thousand would, at a fraction of
+// the CPU the capture needs.
 const (
 	maxRepeats    = 4096
 	maxRepeatBody = 64 << 10
+	sampleEvery   = time.Second
 )
 
 // repeats remembers the last answer of legacy to recent safe requests.
@@ -27,8 +32,9 @@ type repeats struct {
 }
 
 type repeat struct {
-	at   time.Time
-	resp *diff.Response
+	at      time.Time
+	resp    *diff.Response
+	sampled time.Time // the last sample of this request
 }
 
 func newRepeats(window time.Duration) *repeats {
@@ -36,7 +42,8 @@ func newRepeats(window time.Duration) *repeats {
 }
 
 // seen records rec's answer and returns legacy's earlier answer to the
-// same request when it came within the window, else nil.
+// same request when it came within the window and no sample of this
+// request was taken in the last sampleEvery, else nil.
 func (r *repeats) seen(rec *replay.Record) *diff.Response {
 	if !replay.Safe(rec.Request.Method) || rec.Response == nil || len(rec.Response.Body) > maxRepeatBody {
 		return nil
@@ -46,8 +53,14 @@ func (r *repeats) seen(rec *replay.Record) *diff.Response {
 	if len(r.last) >= maxRepeats && !ok {
 		clear(r.last) // a fresh start costs a few samples, not memory
 	}
-	r.last[k] = repeat{at: rec.Time, resp: rec.Response}
-	if ok && rec.Time.Sub(prev.at) <= r.window && prev.resp.Status == rec.Response.Status {
+	cur := repeat{at: rec.Time, resp: rec.Response, sampled: prev.sampled}
+	due := ok && rec.Time.Sub(prev.at) <= r.window && prev.resp.Status == rec.Response.Status &&
+		rec.Time.Sub(prev.sampled) >= sampleEvery
+	if due {
+		cur.sampled = rec.Time
+	}
+	r.last[k] = cur
+	if due {
 		return prev.resp
 	}
 	return nil

@@ -82,10 +82,12 @@ func (r *Results) Skip(endpoint, reason string) {
 	r.cur.Load().agg.Skip(endpoint, reason)
 }
 
-// AddNoiseSample learns noise from two answers of legacy.
+// AddNoiseSample learns noise from two answers of legacy, compared once
+// for the run and its window.
 func (r *Results) AddNoiseSample(req diff.Request, first, second *diff.Response) {
-	r.main.AddNoiseSample(req, first, second)
-	r.cur.Load().agg.AddNoiseSample(req, first, second)
+	n := r.main.CompareNoise(req, first, second)
+	r.main.RecordNoise(n)
+	r.cur.Load().agg.RecordNoise(n)
 }
 
 // Add counts an exchange.
@@ -95,8 +97,9 @@ func (r *Results) Add(ex *diff.Exchange) {
 	if ex.Candidate.Failed() || ex.Candidate.Status >= 500 {
 		w.candidate.errors.Add(1)
 	}
-	r.main.Add(ex)
-	w.agg.Add(ex)
+	c := r.main.Compare(ex) // once, for the run and its window
+	r.main.Record(c)
+	w.agg.Record(c)
 	if r.mainLat != nil && !ex.Secondary.Failed() && !ex.Candidate.Failed() {
 		// Judged alike: the secondary takes legacy's place, both sent by
 		// the same sender. Only latency is read from these.

@@ -25,8 +25,8 @@ import (
 // TIME_WAIT or after a reset) are compared request for request with the
 // access log, live.
 func TestTapReusedPorts(t *testing.T) {
-	needRoot(t)
-	bed := testbed.StartForTest(t, testbed.Config{})
+	testbed.NeedRoot(t)
+	bed := testbed.StartForTest(t, testbed.Config{EdgeCandidate: itemSeven})
 	_, p, _ := net.SplitHostPort(bed.Legacy.Addr)
 	var port int
 	fmt.Sscan(p, &port)
@@ -43,7 +43,7 @@ func TestTapReusedPorts(t *testing.T) {
 	var wg sync.WaitGroup
 	var runErr error
 	wg.Go(func() {
-		_, runErr = Run(ctx, Config{Candidate: mustURL(t, bed.Candidate.URL)}, live, client, res, zerolog.Nop())
+		_, runErr = Run(ctx, Config{Candidate: mustURL(t, bed.EdgeCandidate.URL)}, live, client, res, zerolog.Nop())
 	})
 	time.Sleep(300 * time.Millisecond)
 	if err := os.Truncate(bed.Legacy.AccessLog, 0); err != nil {

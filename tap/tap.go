@@ -205,9 +205,7 @@ func (t *tapper) take(ctx context.Context, rec *replay.Record) {
 	if t.cfg.Host != "" {
 		req.Host = t.cfg.Host
 	}
-	if first := t.repeats.seen(rec); first != nil {
-		t.res.AddNoiseSample(req, first, rec.Response)
-	}
+	first := t.repeats.seen(rec)
 	size := int64(len(req.Body) + len(rec.Response.Body))
 	if t.queued.Add(size) > t.cfg.QueueBytes {
 		t.queued.Add(-size)
@@ -215,7 +213,7 @@ func (t *tapper) take(ctx context.Context, rec *replay.Record) {
 		return
 	}
 	select {
-	case t.queue <- job{rec, req, size}:
+	case t.queue <- job{rec, req, first, size}:
 		t.sent++
 	default:
 		t.queued.Add(-size)
@@ -225,15 +223,22 @@ func (t *tapper) take(ctx context.Context, rec *replay.Record) {
 
 // job is one exchange waiting for a sender.
 type job struct {
-	rec  *replay.Record
-	req  diff.Request
-	size int64
+	rec *replay.Record
+	req diff.Request
+	// first is legacy's earlier answer to the same request, a noise
+	// sample with this one (nil: none due).
+	first *diff.Response
+	size  int64
 }
 
-// worker runs exchanges until the queue is closed.
+// worker runs exchanges until the queue is closed. Comparing is done
+// here, not on the reading goroutine, which must keep up with the capture.
 func (t *tapper) worker() {
 	for j := range t.queue {
 		t.queued.Add(-j.size)
+		if j.first != nil {
+			t.res.AddNoiseSample(j.req, j.first, j.rec.Response)
+		}
 		t.res.Add(t.exchange(j.rec, &j.req))
 	}
 }

@@ -4,14 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,36 +27,42 @@ import (
 	"github.com/cutover/cutover/internal/upstream"
 )
 
-func need(t testing.TB, prog string) string {
-	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is needed: %v", prog, err)
-		}
-		t.Skipf("skipping: %s is not installed", prog)
-	}
-	return p
-}
-
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("live capture needs root")
-		}
-		t.Skip("skipping: live capture needs root")
-	}
-}
-
-// wrkScript asks for /api/items/1 to /api/items/10 in turn.
-const wrkScript = `
+// wrkScript asks for /api/items/1 to /api/items/10 in turn;
+// wrkPipeline writes them 10 at a time, pipelined.
+const (
+	wrkScript = `
 local i = 0
 request = function()
   i = i + 1
   return wrk.format("GET", "/api/items/" .. (i % 10 + 1))
 end
 `
+	wrkPipeline = `
+init = function(args)
+  local r = {}
+  for i = 1, 10 do r[i] = wrk.format("GET", "/api/items/" .. i) end
+  req = table.concat(r)
+end
+request = function() return req end
+`
+)
+
+// itemSeven is the one change of the candidate: a real NGINX/Lua edge like
+// legacy, answering item 7 with another price.
+var itemSeven = &testbed.FieldChange{Path: "/api/items/7", Field: "price", Value: json.RawMessage("999")}
+
+// edgeNoise are the fields legacy varies on every answer. Given as rules,
+// every exchange is judged alike from the first: without them the first
+// few are judged before the repeats have shown the noise, and how many
+// depends on the workers' timing.
+func edgeNoise(t testing.TB) diff.AggregatorConfig {
+	t.Helper()
+	rules, err := diff.ParseRules([]byte("ignore: [header.X-Request-Id, header.X-Edge-Time]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return diff.AggregatorConfig{Rules: rules}
+}
 
 // itemsLog counts the requests for /api/items/N in an access log, and
 // those for item 7, the one the candidate changes.
@@ -82,111 +93,65 @@ func itemsLog(t *testing.T, path string) (items, seven int) {
 }
 
 // TestTapLiveAndStream runs wrk against the real NGINX/Lua legacy (keep-
-// alive, then a new connection per request) while the tap captures
-// loopback live and tcpdump writes the same traffic to a file; the tap
-// then reads the file as a stream. Both see the access log's requests,
-// find differences on exactly the endpoint the candidate changed (one
-// field of item 7), as many as item 7 was asked for, and agree on the
-// counts. Every record is accounted for.
+// alive, a new connection per request, pipelined) while one tap captures
+// loopback live and another reads tcpdump -w - as it is written (what
+// `tcpdump -w - | cutover tap --read -` does), against a candidate NGINX/Lua
+// edge that changes one field of item 7. Both count the access log's
+// requests, find differences on exactly that endpoint and field, as many
+// as item 7 was asked for, and agree on the counts. Every record is
+// accounted for.
 func TestTapLiveAndStream(t *testing.T) {
-	needRoot(t)
-	wrk := need(t, "wrk")
-	tcpdump := need(t, "tcpdump")
-	bed := testbed.StartForTest(t, testbed.Config{Candidate: testbed.CandidateConfig{Switches: testbed.Switches{
-		ChangeField: &testbed.FieldChange{Path: "/api/items/7", Field: "price", Value: json.RawMessage("999")},
-	}}})
-	_, p, _ := net.SplitHostPort(bed.Legacy.Addr)
-	port, _ := strconv.Atoi(p)
+	testbed.NeedRoot(t)
+	testbed.NeedPrograms(t, "wrk", "tcpdump")
+	bed := testbed.StartForTest(t, testbed.Config{EdgeCandidate: itemSeven})
 	dir := t.TempDir()
-	script := filepath.Join(dir, "items.lua")
-	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
-		t.Fatal(err)
+	scripts := map[string]string{"items.lua": wrkScript, "pipeline.lua": wrkPipeline}
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	candidate := mustURL(t, bed.Candidate.URL)
 	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
 	defer client.Close()
+	candidate := mustURL(t, bed.EdgeCandidate.URL)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	live, err := OpenLive(ctx, "lo", PortFilter([]int{port}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
-	pcap := filepath.Join(dir, "tap.pcap")
-	dump := exec.Command(tcpdump, "-i", "lo", "-U", "-B", "131072", "-s", "0", "-Z", "root", "-w", pcap, "tcp port "+p)
-	if err := dump.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer dump.Process.Kill()
-
-	liveRes := NewResults(diff.AggregatorConfig{}, false)
-	var liveOut Result
-	var liveErr error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		liveOut, liveErr = Run(ctx, Config{Candidate: candidate}, live, client, liveRes, zerolog.Nop())
-	})
-	time.Sleep(time.Second) // tcpdump attaches
-	if err := os.Truncate(bed.Legacy.AccessLog, 0); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{
-		{"-t1", "-c8", "-d2s", "-s", script, bed.Legacy.URL},
-		{"-t1", "-c4", "-d1s", "-s", script, "-H", "Connection: close", bed.Legacy.URL},
-	} {
-		if out, err := exec.Command(wrk, args...).CombinedOutput(); err != nil {
-			t.Fatalf("wrk: %v: %s", err, out)
+	// A tcpdump that lost packets is no record of the traffic: run again.
+	var r liveAndStream
+	for try := 1; ; try++ {
+		var err error
+		r, err = runLiveAndStream(t, bed, dir, candidate, client)
+		if errors.Is(err, testbed.ErrDropped) && try < 3 {
+			t.Logf("try %d: %v: again", try, err)
+			continue
 		}
-	}
-	items, seven := itemsLog(t, bed.Legacy.AccessLog)
-	// Wait until the live tap has compared what it read, then stop both.
-	for last, i := int64(-1), 0; i < 240; i++ {
-		time.Sleep(500 * time.Millisecond)
-		c, _ := liveRes.main.Counts()
-		if c.Requests == last && c.Requests >= int64(items) {
-			break
+		if err != nil {
+			t.Fatal(err)
 		}
-		last = c.Requests
-	}
-	cancel()
-	wg.Wait()
-	dump.Process.Signal(syscall.SIGINT)
-	dump.Wait()
-	if liveErr != nil {
-		t.Fatalf("live tap: %v", liveErr)
-	}
-
-	f, err := os.Open(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	streamRes := NewResults(diff.AggregatorConfig{}, false)
-	streamOut, err := Run(context.Background(), Config{Candidate: candidate}, Stream{R: f, Name: pcap}, client, streamRes, zerolog.Nop())
-	if err != nil {
-		t.Fatalf("stream tap: %v", err)
+		break
 	}
 
 	// A candidate slower than the capture: what the queue cannot hold is
 	// skipped as queue_full, every request still counted once.
-	if _, err := f.Seek(0, 0); err != nil {
+	f, err := os.Open(r.pcap)
+	if err != nil {
 		t.Fatal(err)
 	}
-	fullRes := NewResults(diff.AggregatorConfig{}, false)
-	if _, err := Run(context.Background(), Config{Candidate: candidate, Concurrency: 1, QueueSize: 1}, Stream{R: f, Name: pcap}, client, fullRes, zerolog.Nop()); err != nil {
+	defer f.Close()
+	fullRes := NewResults(edgeNoise(t), false)
+	if _, err := Run(context.Background(), Config{Candidate: candidate, Concurrency: 1, QueueSize: 1}, Stream{R: f, Name: r.pcap}, client, fullRes, zerolog.Nop()); err != nil {
 		t.Fatalf("stream tap, queue of 1: %v", err)
 	}
-	full, whole := fullRes.Summary().Counts, streamRes.Summary().Counts
+	full, whole := fullRes.Summary().Counts, r.res["stream"].Summary().Counts
 	if err := full.Check(); err != nil || full.Requests != whole.Requests || full.Skipped[ReasonQueueFull] == 0 {
 		t.Errorf("queue of 1: %+v (%v); want the %d requests of the whole run, some queue_full", full, err, whole.Requests)
 	}
 
-	got := map[string]diff.Summary{"live": liveRes.Summary(), "stream": streamRes.Summary()}
-	outs := map[string]Result{"live": liveOut, "stream": streamOut}
 	byEndpoint := map[string]map[string]int64{}
 	compared := map[string]int64{}
-	for name, s := range got {
+	counts := map[string]diff.Counts{}
+	for name, res := range r.res {
+		s := res.Summary()
+		counts[name] = s.Counts
 		if err := s.Counts.Check(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -199,11 +164,6 @@ func TestTapLiveAndStream(t *testing.T) {
 		if ep == nil {
 			t.Fatalf("%s: no GET /api/items/{id} in %+v", name, s.Counts)
 		}
-		// At least 99.9% of the access log's requests, every missing one
-		// counted with its reason.
-		if float64(ep.Compared) < 0.999*float64(items) {
-			t.Errorf("%s: compared %d of the access log's %d item requests (skipped %v, reader %+v)", name, ep.Compared, items, s.Counts.Skipped, outs[name].Stats)
-		}
 		fields := map[string]int64{}
 		for _, fs := range ep.Fields {
 			if fs.Reported {
@@ -212,20 +172,98 @@ func TestTapLiveAndStream(t *testing.T) {
 		}
 		byEndpoint[name] = fields
 		compared[name] = ep.Compared
-		if len(fields) != 1 || fields["body.price changed"] < int64(float64(seven)*0.999) || fields["body.price changed"] > int64(seven) {
-			t.Errorf("%s: reported fields %v, want body.price changed on item 7's %d requests", name, fields, seven)
+		if want := map[string]int64{"body.price changed": int64(r.seven)}; !maps.Equal(fields, want) {
+			t.Errorf("%s: reported fields %v, want %v (item 7's requests in the access log)", name, fields, want)
 		}
 		for _, e := range s.Endpoints {
 			if e.Endpoint != ep.Endpoint && len(e.ReportedFields()) > 0 {
 				t.Errorf("%s: differences reported on %s too: %+v", name, e.Endpoint, e.ReportedFields())
 			}
 		}
-		t.Logf("%s: %+v; items %d (item 7: %d); reader %+v", name, s.Counts, items, seven, outs[name].Stats)
+		t.Logf("%s: %+v; access log: items %d (item 7: %d); reader %+v", name, s.Counts, r.items, r.seven, r.out[name].Stats)
 	}
-	if l, s := compared["live"], compared["stream"]; l != s || l != int64(items) {
-		t.Errorf("item requests compared: live %d, the stream %d, the access log %d", l, s, items)
+	if l, s := compared["live"], compared["stream"]; l != s || l != int64(r.items) {
+		t.Errorf("item requests compared: live %d, the stream %d, the access log %d", l, s, r.items)
 	}
-	if l, s := byEndpoint["live"]["body.price changed"], byEndpoint["stream"]["body.price changed"]; l != s {
-		t.Errorf("body.price differences: live %d, the stream %d", l, s)
+	if l, s := counts["live"], counts["stream"]; !reflect.DeepEqual(l, s) || l.Different != int64(r.seven) {
+		t.Errorf("counts: live %+v, the stream %+v; want the same, %d different (item 7)", l, s, r.seven)
 	}
+}
+
+// liveAndStream is what the live and the stream taps of one run counted.
+type liveAndStream struct {
+	res          map[string]*Results
+	out          map[string]Result
+	items, seven int    // the access log's item requests
+	pcap         string // the capture the stream tap read
+}
+
+// runLiveAndStream runs the loads of TestTapLiveAndStream under both taps.
+// It returns testbed.ErrDropped when tcpdump lost packets.
+func runLiveAndStream(t *testing.T, bed *testbed.Bed, dir string, candidate *url.URL, client *upstream.Client) (liveAndStream, error) {
+	_, p, _ := net.SplitHostPort(bed.Legacy.Addr)
+	port, _ := strconv.Atoi(p)
+	r := liveAndStream{res: map[string]*Results{"live": NewResults(edgeNoise(t), false), "stream": NewResults(edgeNoise(t), false)},
+		out: map[string]Result{}, pcap: filepath.Join(dir, "tap.pcap")}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	live, err := OpenLive(ctx, "lo", PortFilter([]int{port}))
+	if err != nil {
+		return r, err
+	}
+	defer live.Close()
+	dump, err := testbed.StartTcpdump(ctx, "-", "tcp port "+p)
+	if err != nil {
+		return r, err
+	}
+	defer dump.Stream.Close()
+	file, err := os.Create(r.pcap)
+	if err != nil {
+		return r, err
+	}
+	defer file.Close()
+	var mu sync.Mutex
+	errs := map[string]error{}
+	var wg sync.WaitGroup
+	for name, src := range map[string]Source{"live": live, "stream": Stream{R: io.TeeReader(dump.Stream, file), Name: "tcpdump"}} {
+		wg.Go(func() {
+			out, err := Run(ctx, Config{Candidate: candidate}, src, client, r.res[name], zerolog.Nop())
+			mu.Lock()
+			defer mu.Unlock()
+			r.out[name], errs[name] = out, err
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // the live ring's own filter settles
+	if err := os.Truncate(bed.Legacy.AccessLog, 0); err != nil {
+		return r, err
+	}
+	for _, args := range [][]string{
+		{"-t1", "-c8", "-d2s", "-s", filepath.Join(dir, "items.lua"), bed.Legacy.URL},
+		{"-t1", "-c4", "-d1s", "-s", filepath.Join(dir, "items.lua"), "-H", "Connection: close", bed.Legacy.URL},
+		{"-t1", "-c4", "-d1s", "-s", filepath.Join(dir, "pipeline.lua"), bed.Legacy.URL},
+	} {
+		if out, err := exec.Command("wrk", args...).CombinedOutput(); err != nil {
+			return r, fmt.Errorf("wrk: %v: %s", err, out)
+		}
+	}
+	r.items, r.seven = itemsLog(t, bed.Legacy.AccessLog)
+	// The stream ends with tcpdump; the live tap once it compared what it
+	// read.
+	dropped := dump.Stop()
+	for last, i := int64(-1), 0; i < 240; i++ {
+		time.Sleep(500 * time.Millisecond)
+		c, _ := r.res["live"].main.Counts()
+		if c.Requests == last && c.Requests >= int64(r.items) {
+			break
+		}
+		last = c.Requests
+	}
+	cancel()
+	wg.Wait()
+	for name, err := range errs {
+		if err != nil {
+			return r, fmt.Errorf("%s tap: %w", name, err)
+		}
+	}
+	return r, dropped
 }

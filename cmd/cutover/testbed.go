@@ -15,6 +15,7 @@ type testbedUpConfig struct {
 	secondary bool
 	ipv6      bool
 	switches  string
+	edge      string
 }
 
 func newTestbedCmd(a *app) *cobra.Command {
@@ -51,6 +52,17 @@ candidate's switches (see internal/testbed.Switches) can be set at start with
 					return fmt.Errorf("invalid --switches: more than one JSON value")
 				}
 			}
+			if cfg.edge != "" {
+				if cfg.switches != "" {
+					return fmt.Errorf("--switches are the fixture's: the --candidate-edge candidate has none")
+				}
+				bcfg.EdgeCandidate = &testbed.FieldChange{}
+				dec := json.NewDecoder(strings.NewReader(cfg.edge))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(bcfg.EdgeCandidate); err != nil {
+					return fmt.Errorf("invalid --candidate-edge: %w", err)
+				}
+			}
 			ctx := cmd.Context()
 			bed, err := testbed.Start(ctx, a.log, bcfg)
 			if err != nil {
@@ -67,6 +79,7 @@ candidate's switches (see internal/testbed.Switches) can be set at start with
 	f.BoolVar(&cfg.secondary, "secondary", false, "also start a second legacy instance (for noise detection)")
 	f.BoolVar(&cfg.ipv6, "ipv6", false, "legacy instances also listen on [::1]")
 	f.StringVar(&cfg.switches, "switches", "", `candidate switches as JSON, e.g. '{"error_rate":0.05}'`)
+	f.StringVar(&cfg.edge, "candidate-edge", "", `the candidate is the legacy NGINX/Lua edge with one field changed on one path, e.g. '{"path":"/api/items/7","field":"price","value":999}'`)
 	return cmd
 }
 
@@ -80,7 +93,11 @@ func printBed(a *app, bed *testbed.Bed) {
 	if bed.Secondary != nil {
 		fmt.Fprintf(w, "secondary  %s  (access log %s)\n", bed.Secondary.URL, bed.Secondary.AccessLog)
 	}
-	fmt.Fprintf(w, "candidate  %s  (control %s/switches)\n", bed.Candidate.URL, bed.Candidate.ControlURL)
+	if bed.EdgeCandidate != nil {
+		fmt.Fprintf(w, "candidate  %s  (NGINX/Lua edge, access log %s)\n", bed.EdgeCandidate.URL, bed.EdgeCandidate.AccessLog)
+	} else {
+		fmt.Fprintf(w, "candidate  %s  (control %s/switches)\n", bed.Candidate.URL, bed.Candidate.ControlURL)
+	}
 	if f, ok := w.(*os.File); ok {
 		f.Sync()
 	}

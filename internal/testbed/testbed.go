@@ -27,6 +27,10 @@ type Config struct {
 	IPv6 bool
 	// Candidate configures the candidate fixture; its Origin is filled in.
 	Candidate CandidateConfig
+	// EdgeCandidate, when set, starts a candidate that is the legacy edge
+	// (NGINX/Lua) with this one change (edgecandidate.go) in place of the
+	// fixture: Bed.EdgeCandidate instead of Bed.Candidate.
+	EdgeCandidate *FieldChange
 }
 
 // Bed is a running test bed.
@@ -35,6 +39,8 @@ type Bed struct {
 	Legacy    *NGINX
 	Secondary *NGINX // nil unless Config.Secondary
 	Candidate *Candidate
+	// EdgeCandidate is the NGINX/Lua candidate of Config.EdgeCandidate.
+	EdgeCandidate *NGINX
 
 	dir    string
 	ownDir bool
@@ -73,6 +79,12 @@ func Start(ctx context.Context, log zerolog.Logger, cfg Config) (_ *Bed, err err
 			return nil, fmt.Errorf("secondary: %w", err)
 		}
 	}
+	if cfg.EdgeCandidate != nil {
+		if b.EdgeCandidate, err = StartEdgeCandidate(ctx, log, b.Origin.Addr, filepath.Join(b.dir, "candidate"), *cfg.EdgeCandidate); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	cc := cfg.Candidate
 	cc.Origin = b.Origin.Addr
 	if b.Candidate, err = StartCandidate(ctx, log, cc); err != nil {
@@ -88,7 +100,7 @@ func (b *Bed) Stop() error {
 	if b.Candidate != nil {
 		errs = append(errs, b.Candidate.Stop())
 	}
-	for _, n := range []*NGINX{b.Secondary, b.Legacy} {
+	for _, n := range []*NGINX{b.EdgeCandidate, b.Secondary, b.Legacy} {
 		if n != nil {
 			errs = append(errs, n.Stop())
 		}
