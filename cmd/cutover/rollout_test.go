@@ -31,17 +31,18 @@ func mirrorForRollout(t *testing.T) (admin string, m *mirror.Mirror, tokenFile s
 	return fm.Admin, fm.Mirror, tokenFile
 }
 
-// longStepPlan is for the controller's mechanics (commands, locks,
-// restarts), not its gates: the test bed's candidate is really a little
-// slower than legacy, and a latency gate that rolled it back mid-test
-// would end the rollout before the commands are tried. Its gates are
-// judged and journaled, never acted on.
 const longStepPlan = `name: canary
 steps: [10, 50, 100]
 hold: 1h
 min_requests: 5
 interval: 300ms
-gates:
+`
+
+// mechanicsPlan is longStepPlan for tests of the controller's commands,
+// not its gates: the test bed's candidate really is a little slower than
+// legacy, and a latency gate that rolled it back mid-test would end the
+// rollout before the commands are tried. Gates are judged, never acted on.
+const mechanicsPlan = longStepPlan + `gates:
   latency: {dry_run: true, tail: {dry_run: true}}
   error_rate: {dry_run: true}
   differences: {dry_run: true}
@@ -141,7 +142,7 @@ func TestRolloutOperatorCommands(t *testing.T) {
 	admin, m, token := mirrorForRollout(t)
 	dir := t.TempDir()
 	plan, state := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
-	os.WriteFile(plan, []byte(longStepPlan), 0o644)
+	os.WriteFile(plan, []byte(mechanicsPlan), 0o644)
 	startController(t, "--plan", plan, "--mirror", admin, "--admin-token-file", token, "--state", state)
 	waitState(t, state, func(st *rollout.State) bool { return st.Looks >= 1 })
 
