@@ -616,4 +616,3 @@ func TestAARealRolloutsPromoted(t *testing.T) {
 	}
 	t.Logf("A/A real: %d of %d rolled back", rolledBack, n)
 }
-
