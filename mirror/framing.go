@@ -3,6 +3,7 @@ package mirror
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strings"
@@ -24,8 +25,8 @@ import (
 // answers NGINX's status with Connection: close; nothing after it on the
 // connection is ever handed on, and nothing is sent to either side.
 //
-// TLS connections are served by net/http's own TLS path (ALPN and HTTP/2
-// need its *tls.Conn) and are not checked here.
+// Over TLS, tlsListener puts a framingConn over each HTTP/1.x connection
+// after its handshake; HTTP/2 connections frame their own messages.
 
 // SkipFraming is the skip reason of requests refused for their framing.
 const SkipFraming = "framing_refused"
@@ -325,6 +326,14 @@ func refuseHandler(m *Mirror, next http.Handler) http.Handler {
 		}
 		ref, method, uri := fc.refused()
 		if ref == nil {
+			if tc, ok := fc.Conn.(*tls.Conn); ok && r.TLS == nil {
+				// net/http sets TLS only on its own *tls.Conn; the
+				// sides must still see X-Forwarded-Proto: https.
+				st := tc.ConnectionState()
+				r2 := *r
+				r2.TLS = &st
+				r = &r2
+			}
 			next.ServeHTTP(w, r)
 			return
 		}

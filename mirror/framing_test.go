@@ -2,15 +2,23 @@ package mirror
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 
 	"github.com/cutover/cutover/internal/testbed"
 )
@@ -54,6 +62,21 @@ func exchangeRaw(t *testing.T, addr, raw string) (statuses []string, closed bool
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeOn(t, c, raw)
+}
+
+// exchangeTLS is exchangeRaw over TLS with ALPN http/1.1.
+func exchangeTLS(t *testing.T, addr string, roots *x509.CertPool, raw string) (statuses []string, closed bool) {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exchangeOn(t, c, raw)
+}
+
+func exchangeOn(t *testing.T, c net.Conn, raw string) (statuses []string, closed bool) {
+	t.Helper()
 	defer c.Close()
 	if _, err := c.Write([]byte(raw)); err != nil {
 		t.Fatal(err)
@@ -103,6 +126,74 @@ func TestFramingRefusedAsNGINXDoes(t *testing.T) {
 				}
 			}
 		})
+	}
+	s := waitAccounted(t, r.agg, int64(len(framingCases)))
+	if got := s.Counts.Skipped[SkipFraming]; got != int64(refused) {
+		t.Errorf("skipped %s = %d, want %d", SkipFraming, got, refused)
+	}
+}
+
+// TestFramingRefusedOverTLSAsNGINXDoes is the same over TLS (--tls-cert):
+// the reference is an NGINX front terminating TLS before the same legacy.
+// HTTP/2 on the same listener is still served.
+func TestFramingRefusedOverTLSAsNGINXDoes(t *testing.T) {
+	t.Parallel()
+	bed := testbed.StartForTest(t, testbed.Config{})
+	dir := t.TempDir()
+	front, err := testbed.StartFront(t.Context(), zerolog.Nop(), testbed.FrontConfig{
+		Upstream: strings.TrimPrefix(bed.Legacy.URL, "http://"), Dir: filepath.Join(dir, "front"), TLS: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Stop()
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, front.Cert.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startMirror(t, bed, Config{Unsafe: true}, ServerConfig{TLSCert: front.CertFile, TLSKey: keyFile})
+	refused := 0
+	for _, tt := range framingCases {
+		t.Run(tt.name, func(t *testing.T) {
+			before := r.m.Status().Served
+			wantS, wantClosed := exchangeTLS(t, front.Addr, front.Cert.Pool, tt.raw)
+			gotS, gotClosed := exchangeTLS(t, r.srv.Addr, front.Cert.Pool, tt.raw)
+			if diff := cmp.Diff(wantS, gotS); diff != "" {
+				t.Errorf("statuses (-nginx +mirror):\n%s", diff)
+			}
+			if wantClosed != gotClosed {
+				t.Errorf("nginx closed %v, mirror closed %v", wantClosed, gotClosed)
+			}
+			if !tt.refused {
+				return
+			}
+			refused++
+			for side, s := range r.m.Status().Served {
+				if s.Requests != before[side].Requests {
+					t.Errorf("%s served %d requests of a refused one", side, s.Requests-before[side].Requests)
+				}
+			}
+		})
+	}
+	// Both protocols still served on the listener, and the sides told the
+	// client came over TLS (origin's /echo, with no NGINX to set it).
+	origin, _ := url.Parse(bed.Origin.URL)
+	ro := startMirror(t, bed, Config{Legacy: origin, Candidate: origin}, ServerConfig{TLSCert: front.CertFile, TLSKey: keyFile})
+	for _, h2 := range []bool{false, true} {
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: front.Cert.Pool}, ForceAttemptHTTP2: h2}}
+		resp, err := c.Get("https://" + ro.srv.Addr + "/echo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var echo testbed.EchoReply
+		err = json.NewDecoder(resp.Body).Decode(&echo)
+		resp.Body.Close()
+		if err != nil || resp.ProtoMajor != map[bool]int{false: 1, true: 2}[h2] || resp.StatusCode != http.StatusOK {
+			t.Errorf("h2 %v on the TLS listener: got %s %d (%v)", h2, resp.Proto, resp.StatusCode, err)
+		}
+		if diff := cmp.Diff([]string{"https"}, echo.Headers["X-Forwarded-Proto"]); diff != "" {
+			t.Errorf("h2 %v: X-Forwarded-Proto (-want +got):\n%s", h2, diff)
+		}
 	}
 	s := waitAccounted(t, r.agg, int64(len(framingCases)))
 	if got := s.Counts.Skipped[SkipFraming]; got != int64(refused) {

@@ -32,8 +32,10 @@ type running struct {
 
 func startMirror(t testing.TB, bed *testbed.Bed, cfg Config, scfg ServerConfig) *running {
 	t.Helper()
-	cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
-	cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
+	if cfg.Legacy == nil { // else the test chose both sides
+		cfg.Legacy, _ = url.Parse(bed.Legacy.URL)
+		cfg.Candidate, _ = url.Parse(bed.Candidate.URL)
+	}
 	if bed.Secondary != nil {
 		cfg.Secondary, _ = url.Parse(bed.Secondary.URL)
 	}

@@ -23,7 +23,8 @@ type ServerConfig struct {
 	Admin string
 	// AdminToken authorises admin changes; empty refuses every change.
 	AdminToken string
-	// TLSCert and TLSKey serve HTTPS (HTTP/1.1 and HTTP/2) when both are set.
+	// TLSCert and TLSKey serve HTTPS (HTTP/1.1 and HTTP/2) when both are
+	// set; HTTP/1.x over TLS gets the same framing check as plain HTTP.
 	TLSCert, TLSKey string
 	// H2C also accepts HTTP/2 without TLS.
 	H2C bool
@@ -105,7 +106,10 @@ func Listen(m *Mirror, results Results, cfg ServerConfig, log zerolog.Logger) (*
 			s.lc.Close()
 			return nil, fmt.Errorf("tls: %w", err)
 		}
-		s.client.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		// HTTP/2 by ALPN; net/http serves it on the *tls.Conn our listener
+		// hands on, and configures it only when NextProtos names h2.
+		s.client.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+		s.lc = newTLSListener(log, s.lc, s.client.TLSConfig.Clone(), cfg.ReadHeaderTimeout)
 	} else {
 		s.lc = framingListener{s.lc}
 	}
@@ -136,13 +140,7 @@ func (s *Server) Close() {
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	serve := func(srv *http.Server, l net.Listener) {
-		var err error
-		if srv.TLSConfig != nil {
-			err = srv.ServeTLS(l, "", "") // HTTP/2 is negotiated by ALPN
-		} else {
-			err = srv.Serve(l)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}
