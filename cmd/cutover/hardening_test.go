@@ -42,6 +42,8 @@ func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 		{"mirror max-body -1", append(mirror, "--max-body", "-1"), "invalid --max-body -1"},
 		{"mirror shadow-timeout 0", append(mirror, "--shadow-timeout", "0"), "invalid --shadow-timeout 0s"},
 		{"mirror idle-timeout 0", append(mirror, "--idle-timeout", "0"), "invalid --idle-timeout 0s"},
+		{"mirror memory-limit too small", append(mirror, "--memory-limit", "1000"), "invalid --memory-limit 1000: must be at least 67108864"},
+		{"mirror body-budget over half the memory", append(mirror, "--memory-limit", "134217728", "--body-budget", "67108864"), "invalid --body-budget 67108864: must be at most (--memory-limit - 33554432) / 2 = 50331648"},
 		{"mirror sample NaN", append(mirror, "--sample", "NaN"), "invalid --sample NaN"},
 		{"mirror unwritable json", append(mirror, "--json", noDir), "--json " + noDir},
 		{"mirror report is a directory", append(mirror, "--report", t.TempDir()), "is a directory"},
