@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -41,8 +40,7 @@ type HAProxy struct {
 	// Socket is the runtime API's unix socket; APIAddr its TCP host:port.
 	Socket, APIAddr string
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *process
 }
 
 var haproxyConf = template.Must(template.New("haproxy").Parse(`global
@@ -126,7 +124,6 @@ func startHAProxyOnce(ctx context.Context, log zerolog.Logger, bin string, cfg H
 		Addr:    fmt.Sprintf("127.0.0.1:%d", port),
 		Socket:  filepath.Join(cfg.Dir, "admin.sock"),
 		APIAddr: fmt.Sprintf("127.0.0.1:%d", api),
-		done:    make(chan struct{}),
 	}
 	h.URL = "http://" + h.Addr
 	var conf bytes.Buffer
@@ -142,26 +139,14 @@ func startHAProxyOnce(ctx context.Context, log zerolog.Logger, bin string, cfg H
 	}
 	os.Remove(h.Socket)
 	var stderr bytes.Buffer
-	h.cmd = exec.Command(bin, "-db", "-f", path)
-	h.cmd.Stderr = &stderr
-	h.cmd.Stdout = &stderr
-	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := h.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, "-db", "-f", path)
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	if h.proc, err = startProcess(ctx, cmd, 5*time.Second); err != nil {
 		return nil, fmt.Errorf("start haproxy: %w", err)
 	}
-	go func() {
-		h.cmd.Wait()
-		close(h.done)
-	}()
-	go func() {
-		select {
-		case <-ctx.Done():
-			h.Stop()
-		case <-h.done:
-		}
-	}()
 	for _, addr := range []string{h.Addr, h.APIAddr} {
-		if err := waitListening(ctx, addr, h.done); err != nil {
+		if err := waitListening(ctx, addr, h.proc.exited()); err != nil {
 			h.Stop()
 			return nil, fmt.Errorf("haproxy did not start on %s: %w: %s", addr, err, lastLine(strings.TrimSpace(stderr.String())))
 		}
@@ -172,20 +157,6 @@ func startHAProxyOnce(ctx context.Context, log zerolog.Logger, bin string, cfg H
 
 // Stop stops HAProxy and waits for it; it is idempotent.
 func (h *HAProxy) Stop() error {
-	if h.cmd == nil || h.cmd.Process == nil {
-		return nil
-	}
-	select {
-	case <-h.done:
-		return nil
-	default:
-	}
-	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-h.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-		<-h.done
-	}
+	h.proc.stop()
 	return nil
 }

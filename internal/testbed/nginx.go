@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
 
@@ -64,9 +63,7 @@ type NGINX struct {
 	// ErrorLog is the path of its error log.
 	ErrorLog string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // set before done is closed
+	proc *process
 }
 
 // FindNGINX returns the nginx binary and checks that the Lua module is there.
@@ -180,27 +177,15 @@ func startNGINXOnce(ctx context.Context, log zerolog.Logger, bin string, cfg NGI
 		AddrV6:    data.ListenV6,
 		AccessLog: filepath.Join(cfg.Dir, "access.log"),
 		ErrorLog:  filepath.Join(cfg.Dir, "error.log"),
-		done:      make(chan struct{}),
 	}
 	var stderr bytes.Buffer
-	n.cmd = exec.Command(bin, "-p", cfg.Dir, "-c", conf, "-e", n.ErrorLog)
-	n.cmd.Stderr = &stderr
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := n.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, "-p", cfg.Dir, "-c", conf, "-e", n.ErrorLog)
+	cmd.Stderr = &stderr
+	// SIGTERM is NGINX's fast shutdown.
+	if n.proc, err = startProcess(ctx, cmd, 5*time.Second); err != nil {
 		return nil, fmt.Errorf("start nginx: %w", err)
 	}
-	go func() {
-		n.err = n.cmd.Wait()
-		close(n.done)
-	}()
-	go func() {
-		select {
-		case <-ctx.Done():
-			n.Stop()
-		case <-n.done:
-		}
-	}()
-	if err := waitListening(ctx, n.Addr, n.done); err != nil {
+	if err := waitListening(ctx, n.Addr, n.proc.exited()); err != nil {
 		n.Stop()
 		msg := strings.TrimSpace(stderr.String())
 		if b, rerr := os.ReadFile(n.ErrorLog); rerr == nil && len(b) > 0 {
@@ -230,22 +215,7 @@ func renderNGINXConfig(path string, data nginxTemplateData) error {
 
 // Stop asks NGINX to shut down quickly and waits for it; it is idempotent.
 func (n *NGINX) Stop() error {
-	if n.cmd.Process == nil {
-		return nil
-	}
-	select {
-	case <-n.done:
-		return nil
-	default:
-	}
-	// SIGTERM is NGINX's fast shutdown; the process group takes the workers too.
-	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-n.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
-		<-n.done
-	}
+	n.proc.stop()
 	return nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -37,8 +36,7 @@ type Prometheus struct {
 	URL string
 
 	cfg  PrometheusConfig
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *process
 }
 
 // StartPrometheusForTest starts Prometheus for t and stops it when t ends;
@@ -101,19 +99,14 @@ func startPrometheusOnce(ctx context.Context, bin, conf string, cfg PrometheusCo
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p := &Prometheus{URL: "http://" + addr, cfg: cfg, done: make(chan struct{})}
+	p := &Prometheus{URL: "http://" + addr, cfg: cfg}
 	var out bytes.Buffer
-	p.cmd = exec.Command(bin, "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(cfg.Dir, "data"),
+	cmd := exec.Command(bin, "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(cfg.Dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	p.cmd.Stdout, p.cmd.Stderr = &out, &out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if p.proc, err = startProcess(ctx, cmd, 10*time.Second); err != nil {
 		return nil, fmt.Errorf("start prometheus: %w", err)
 	}
-	go func() {
-		p.cmd.Wait()
-		close(p.done)
-	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(p.URL + "/-/ready")
@@ -124,7 +117,7 @@ func startPrometheusOnce(ctx context.Context, bin, conf string, cfg PrometheusCo
 			}
 		}
 		select {
-		case <-p.done:
+		case <-p.proc.exited():
 			return nil, fmt.Errorf("prometheus exited: %s", lastLine(strings.TrimSpace(out.String())))
 		case <-ctx.Done():
 			p.Stop()
@@ -140,20 +133,6 @@ func startPrometheusOnce(ctx context.Context, bin, conf string, cfg PrometheusCo
 
 // Stop stops Prometheus and waits for it; it is idempotent.
 func (p *Prometheus) Stop() error {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return nil
-	}
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
+	p.proc.stop()
 	return nil
 }

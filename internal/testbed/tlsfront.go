@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
 
@@ -91,8 +90,7 @@ type Front struct {
 	// CertFile is the certificate's PEM file (curl --cacert).
 	CertFile string
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *process
 }
 
 const frontConf = `{{if .AsRoot}}user root root;
@@ -188,25 +186,12 @@ func (f *Front) start(ctx context.Context, bin string, cfg FrontConfig) error {
 		return err
 	}
 	var stderr bytes.Buffer
-	f.cmd = exec.Command(bin, "-p", cfg.Dir, "-c", path, "-e", filepath.Join(cfg.Dir, "error.log"))
-	f.cmd.Stderr = &stderr
-	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := f.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, "-p", cfg.Dir, "-c", path, "-e", filepath.Join(cfg.Dir, "error.log"))
+	cmd.Stderr = &stderr
+	if f.proc, err = startProcess(ctx, cmd, 5*time.Second); err != nil {
 		return fmt.Errorf("start nginx: %w", err)
 	}
-	f.done = make(chan struct{})
-	go func() {
-		_ = f.cmd.Wait()
-		close(f.done)
-	}()
-	go func() {
-		select {
-		case <-ctx.Done():
-			f.Stop()
-		case <-f.done:
-		}
-	}()
-	if err := waitListening(ctx, f.Addr, f.done); err != nil {
+	if err := waitListening(ctx, f.Addr, f.proc.exited()); err != nil {
 		f.Stop()
 		msg := stderr.String()
 		if b, rerr := os.ReadFile(filepath.Join(cfg.Dir, "error.log")); rerr == nil {
@@ -219,19 +204,5 @@ func (f *Front) start(ctx context.Context, bin string, cfg FrontConfig) error {
 
 // Stop shuts the front down and waits for it; it is idempotent.
 func (f *Front) Stop() {
-	if f.cmd == nil || f.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-f.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-f.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
-		<-f.done
-	}
+	f.proc.stop()
 }
