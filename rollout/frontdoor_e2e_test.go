@@ -320,7 +320,7 @@ func TestHAProxyRollout(t *testing.T) {
 		if sw.IsZero() || at.IsZero() {
 			t.Fatalf("switched at %v, candidate weight 0 at %v", sw, at)
 		}
-		if d, limit := at.Sub(sw), 2*c.Plan.Interval; d > limit {
+		if d, limit := at.Sub(sw), 2*c.Plan.Interval+slack(); d > limit { // slack: a race build on 2 busy cores
 			t.Errorf("HAProxy's candidate weight reached 0 %v after the 503s began, want within 2 intervals (%v)", d, limit)
 		}
 		t.Logf("HAProxy's candidate weight 0 %v after the 503s began", at.Sub(sw).Round(time.Millisecond))
@@ -462,7 +462,7 @@ func TestNGINXSplitRollout(t *testing.T) {
 		if sw.IsZero() || at.IsZero() {
 			t.Fatalf("switched at %v, weight 0 at %v", sw, at)
 		}
-		if d, limit := at.Sub(sw), 2*c.Plan.Interval; d > limit {
+		if d, limit := at.Sub(sw), 2*c.Plan.Interval+slack(); d > limit { // slack: a race build on 2 busy cores
 			t.Errorf("the split's weight reached 0 %v after the 503s began, want within 2 intervals (%v)", d, limit)
 		}
 		// The next request after the rollback is legacy's.
