@@ -38,6 +38,8 @@ type Results struct {
 	mu            sync.Mutex // serialises rotations
 	cur           atomic.Pointer[window]
 	started       time.Time
+	// legacy and candidate are what each side answered in the whole run.
+	legacy, candidate servedCounts
 }
 
 // window is the part of a run a rollout step is judged on.
@@ -76,6 +78,9 @@ func (r *Results) newWindow(id string) *window {
 // Endpoint names the endpoint of a request.
 func (r *Results) Endpoint(method, uri string) string { return r.main.Endpoint(method, uri) }
 
+// Counts are the run's cheap counts, for /metrics.
+func (r *Results) Counts() (diff.Counts, []diff.EndpointCounts) { return r.main.Counts() }
+
 // Skip counts a request not compared.
 func (r *Results) Skip(endpoint, reason string) {
 	r.main.Skip(endpoint, reason)
@@ -93,9 +98,12 @@ func (r *Results) AddNoiseSample(req diff.Request, first, second *diff.Response)
 // Add counts an exchange.
 func (r *Results) Add(ex *diff.Exchange) {
 	w := r.cur.Load()
-	w.candidate.requests.Add(1)
-	if ex.Candidate.Failed() || ex.Candidate.Status >= 500 {
-		w.candidate.errors.Add(1)
+	failed := ex.Candidate.Failed() || ex.Candidate.Status >= 500
+	for _, c := range []*servedCounts{&w.candidate, &r.candidate} {
+		c.requests.Add(1)
+		if failed {
+			c.errors.Add(1)
+		}
 	}
 	c := r.main.Compare(ex) // once, for the run and its window
 	r.main.Record(c)
@@ -111,10 +119,11 @@ func (r *Results) Add(ex *diff.Exchange) {
 
 // observeLegacy counts an answer legacy served, seen on the wire.
 func (r *Results) observeLegacy(a *diff.Response) {
-	w := r.cur.Load()
-	w.legacy.requests.Add(1)
-	if a.Status >= 500 {
-		w.legacy.errors.Add(1)
+	for _, c := range []*servedCounts{&r.cur.Load().legacy, &r.legacy} {
+		c.requests.Add(1)
+		if a.Status >= 500 {
+			c.errors.Add(1)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -116,7 +117,7 @@ func rolloutOnTap(t *testing.T, change bool) {
 	}
 	t.Cleanup(func() { tap.Process.Kill(); tap.Wait() })
 	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + admin + "/status"); err == nil {
+		if resp, err := tapGet(admin, "/status"); err == nil {
 			resp.Body.Close()
 			break
 		}
@@ -252,7 +253,7 @@ func TestTapSignals(t *testing.T) {
 // tapWindow is the id of the tap's current window ("" before a rollout
 // opened one).
 func tapWindow(t *testing.T, admin string) string {
-	resp, err := http.Get("http://" + admin + "/status")
+	resp, err := tapGet(admin, "/status")
 	if err != nil {
 		return ""
 	}
@@ -262,4 +263,20 @@ func tapWindow(t *testing.T, admin string) string {
 	}
 	json.NewDecoder(resp.Body).Decode(&st)
 	return st.Window
+}
+
+// tapGet reads the tap's admin API with the token of these tests: with a
+// token, reads need it (as a mirror's).
+func tapGet(admin, path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+admin+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return resp, err
 }
