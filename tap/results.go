@@ -3,8 +3,6 @@ package tap
 import (
 	"encoding/json"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,9 +148,15 @@ func (r *Results) summarize(agg, lat *diff.Aggregator) diff.Summary {
 			s.Extra = map[string]json.RawMessage{"latency_ms_judged": b}
 		}
 	} else {
-		s.LatencyVerdict.Reason = "not judged: " + latencyNote + "; give a secondary to judge it"
+		// Not comparable, however many samples come: a rollout's latency
+		// gates read this status and are not applicable, rather than wait.
+		notJudged := func(v *diff.LatencyVerdict) {
+			v.Status = diff.LatencyNotComparable
+			v.Reason = "not judged: " + latencyNote + "; give a secondary to judge it"
+		}
+		notJudged(&s.LatencyVerdict)
 		for i := range s.Endpoints {
-			s.Endpoints[i].LatencyVerdict.Reason = s.LatencyVerdict.Reason
+			notJudged(&s.Endpoints[i].LatencyVerdict)
 		}
 	}
 	if s.Extra == nil {
@@ -160,11 +164,6 @@ func (r *Results) summarize(agg, lat *diff.Aggregator) diff.Summary {
 	}
 	s.Extra["latency_note"], _ = json.Marshal(note)
 	s.Verdict, s.Reasons = r.verdict.Judge(&s)
-	if lat == nil {
-		// The overall reason says why latency is not judged; the count of
-		// endpoints "short of samples" would only mislead.
-		s.Reasons = slices.DeleteFunc(s.Reasons, func(r string) bool { return strings.HasPrefix(r, "latency inconclusive on ") })
-	}
 	return s
 }
 
