@@ -62,6 +62,11 @@ const (
 	LatencyOK           = "ok"
 	LatencyRegression   = "regression"
 	LatencyInconclusive = "inconclusive"
+	// LatencyNotComparable: the source cannot measure both sides alike
+	// (the tap sees legacy on the wire and sends the candidate itself),
+	// so latency is reported but not judged, now or with more samples.
+	// A rollout's latency gates are then not applicable.
+	LatencyNotComparable = "not_comparable"
 )
 
 // LatencyVerdict judges the candidate's answer times against the legacy's

@@ -249,9 +249,11 @@ func worstVerdict(in []*Summary, get func(*Summary) LatencyVerdict, p SideLatenc
 }
 
 // worstOf keeps the worst status (regression, then inconclusive, then
-// ok) and its figures; ratios and changes come from the merged histograms.
+// ok, then not comparable: a source that judged latency says more than one
+// that could not) and its figures; ratios and changes come from the merged
+// histograms.
 func worstOf(vs []LatencyVerdict, p SideLatency) LatencyVerdict {
-	rank := map[string]int{LatencyRegression: 3, LatencyInconclusive: 2, LatencyOK: 1}
+	rank := map[string]int{LatencyRegression: 4, LatencyInconclusive: 3, LatencyOK: 2, LatencyNotComparable: 1}
 	var out LatencyVerdict
 	samples := 0
 	for _, v := range vs {

@@ -123,3 +123,28 @@ func TestSeriesBounded(t *testing.T) {
 		t.Errorf("interval %v s, want 8 (1 s doubled until 50 s fit in 10)", s.IntervalS)
 	}
 }
+
+// A source that could not compare latency (a tap without a secondary)
+// says less than one that judged it: merged, the judged verdict stands;
+// only taps merged stay not comparable.
+func TestWorstOfNotComparable(t *testing.T) {
+	t.Parallel()
+	nc := LatencyVerdict{Status: LatencyNotComparable}
+	tests := []struct {
+		name string
+		in   []LatencyVerdict
+		want string
+	}{
+		{"taps only", []LatencyVerdict{nc, nc}, LatencyNotComparable},
+		{"a tap and an ok mirror", []LatencyVerdict{nc, {Status: LatencyOK}}, LatencyOK},
+		{"a mirror short of samples and a tap", []LatencyVerdict{{Status: LatencyInconclusive}, nc}, LatencyInconclusive},
+		{"a regression and a tap", []LatencyVerdict{nc, {Status: LatencyRegression}}, LatencyRegression},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := worstOf(tt.in, SideLatency{}).Status; got != tt.want {
+				t.Errorf("worstOf = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

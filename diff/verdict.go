@@ -148,6 +148,8 @@ func (c VerdictConfig) latency(s *Summary, j *judgement) {
 	switch o.Status {
 	case LatencyRegression:
 		regression("overall latency %s; p50 ×%.2f, p99 ×%.2f", o.Reason, o.P50Ratio, o.P99Ratio)
+	case LatencyNotComparable:
+		j.note("latency not comparable: %s", o.Reason)
 	case LatencyInconclusive:
 		if c.FailInconclusive {
 			j.fail("overall latency inconclusive: %s (a failure by configuration)", o.Reason)

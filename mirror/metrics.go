@@ -10,19 +10,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/admin"
 )
 
 // Metric names that rollout's Prometheus source reads: together they carry
 // what the built-in gates need, per side and endpoint, summed by PromQL
 // over a fleet of mirrors.
 const (
+	metricPrefix          = "cutover_mirror"
 	MetricRequests        = "cutover_mirror_requests_total"            // {side, endpoint} served
 	MetricErrors          = "cutover_mirror_errors_total"              // {side, endpoint} served 5xx or no answer
-	MetricExchanges       = "cutover_mirror_exchanges_total"           // shadow accounting: requests
-	MetricCompared        = "cutover_mirror_compared_total"            // {endpoint}
-	MetricDifferent       = "cutover_mirror_different_total"           // {endpoint}
-	MetricFailed          = "cutover_mirror_failed_total"              // {side: legacy, candidate, both}
-	MetricSkipped         = "cutover_mirror_skipped_total"             // {reason}
+	MetricExchanges       = metricPrefix + admin.MetricExchanges       // shadow accounting: requests
+	MetricCompared        = metricPrefix + admin.MetricCompared        // {endpoint}
+	MetricDifferent       = metricPrefix + admin.MetricDifferent       // {endpoint}
+	MetricFailed          = metricPrefix + admin.MetricFailed          // {side: legacy, candidate, both}
+	MetricSkipped         = metricPrefix + admin.MetricSkipped         // {reason}
 	MetricComparedLatency = "cutover_mirror_compared_duration_seconds" // {side} histogram of compared exchanges
 )
 
@@ -35,7 +37,7 @@ func ComparedLatencyBuckets() []float64 {
 
 // maxEndpointLabels bounds the endpoint label: paths come from traffic, and
 // a scrape must not grow without end. The rest share "OTHER".
-const maxEndpointLabels = 200
+const maxEndpointLabels = admin.MaxEndpointLabels
 
 // metrics is the Mirror's own Prometheus registry (never the global one, so
 // that several mirrors can live in one process and tests).
@@ -87,7 +89,7 @@ func newMetrics(m *Mirror) *metrics {
 
 // withCounts adds the comparison counts, read at each scrape.
 func (x *metrics) withCounts(counts func() (diff.Counts, []diff.EndpointCounts)) {
-	x.registry.MustRegister(&countsCollector{counts: counts})
+	x.registry.MustRegister(admin.NewAccounting(metricPrefix, counts))
 }
 
 func (x *metrics) handler() http.Handler {
@@ -127,49 +129,4 @@ func (x *metrics) observeCompared(ex *diff.Exchange) {
 	}
 	x.compared.WithLabelValues(sideLegacy.String()).Observe(ex.Legacy.Total.Seconds())
 	x.compared.WithLabelValues(sideCandidate.String()).Observe(ex.Candidate.Total.Seconds())
-}
-
-// countsCollector exposes the diff engine's counts per endpoint. It reads
-// the cheap counts, not the summary: a scrape must not run latency tests.
-type countsCollector struct {
-	counts func() (diff.Counts, []diff.EndpointCounts)
-}
-
-var (
-	comparedDesc = prometheus.NewDesc(MetricCompared,
-		"Shadow exchanges where both sides answered, by endpoint.", []string{"endpoint"}, nil)
-	differentDesc = prometheus.NewDesc(MetricDifferent,
-		"Compared exchanges with at least one difference that is not noise, by endpoint.", []string{"endpoint"}, nil)
-	exchangesDesc = prometheus.NewDesc(MetricExchanges,
-		"Requests accounted by the comparison: skipped + compared + failed.", nil, nil)
-	failedDesc = prometheus.NewDesc(MetricFailed,
-		"Shadow exchanges where a side gave no HTTP answer, by side (legacy, candidate, both).", []string{"side"}, nil)
-	skippedDesc = prometheus.NewDesc(MetricSkipped,
-		"Requests not compared, by reason, as the summary counts them.", []string{"reason"}, nil)
-)
-
-func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- comparedDesc
-	ch <- differentDesc
-	ch <- exchangesDesc
-	ch <- failedDesc
-	ch <- skippedDesc
-}
-
-func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
-	counts, endpoints := c.counts()
-	ch <- prometheus.MustNewConstMetric(exchangesDesc, prometheus.CounterValue, float64(counts.Requests))
-	for side, n := range map[string]int64{"legacy": counts.Failed.Legacy, "candidate": counts.Failed.Candidate, "both": counts.Failed.Both} {
-		ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(n), side)
-	}
-	for reason, n := range counts.Skipped {
-		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(n), reason)
-	}
-	for i, ep := range endpoints {
-		if i >= maxEndpointLabels {
-			break
-		}
-		ch <- prometheus.MustNewConstMetric(comparedDesc, prometheus.CounterValue, float64(ep.Compared), ep.Endpoint)
-		ch <- prometheus.MustNewConstMetric(differentDesc, prometheus.CounterValue, float64(ep.Different), ep.Endpoint)
-	}
 }

@@ -102,8 +102,11 @@ func newDecision(s *diff.Summary, r *RolloutState) decision {
 	switch {
 	case d.Pass && len(why) == 0:
 		d.Sentence = fmt.Sprintf("The candidate may take traffic: %d compared exchanges answer alike within the limits, and its latency is within tolerance.", c.Compared)
-		if v.Status == diff.LatencyInconclusive {
+		switch v.Status {
+		case diff.LatencyInconclusive:
 			d.Sentence = fmt.Sprintf("The candidate may take traffic on what was seen: %d compared exchanges answer alike within the limits; too few to judge latency.", c.Compared)
+		case diff.LatencyNotComparable:
+			d.Sentence = fmt.Sprintf("The candidate may take traffic on what was seen: %d compared exchanges answer alike within the limits; latency is not comparable here, not judged.", c.Compared)
 		}
 	case d.Pass:
 		d.Sentence = "The run passes its limits, but " + joinWhy(why) + "."
@@ -135,6 +138,8 @@ func latencyRows(v diff.LatencyVerdict, l diff.SideLatency, lim *diff.Limits) []
 		}
 	case diff.LatencyInconclusive:
 		p50.State, p50.Interval = scoreInfo, v.Reason
+	case diff.LatencyNotComparable:
+		p50.State, p50.Interval, p50.Limit = scoreInfo, v.Reason, "not judged: the sides are not measured alike"
 	}
 	p99 := scoreRow{Key: "p99-change", Name: "tail (p99) change", Limit: "shown, not judged (tolerance " + tol + " at the median)",
 		Value: fmt.Sprintf("%s → %s ms", ms3(l.Legacy.P99), ms3(l.Candidate.P99)), State: scoreInfo}

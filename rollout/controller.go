@@ -364,7 +364,7 @@ func (c *Controller) judgeStep(ctx context.Context, t transition, st *State) []E
 			continue
 		}
 		failed = failed || g.Verdict == GateFail
-		allPass = allPass && g.Verdict == GatePass
+		allPass = allPass && decides(g.Verdict)
 		insufficient = insufficient || g.Verdict == GateInsufficient
 	}
 	for _, g := range dryFailed {

@@ -48,11 +48,21 @@ type EndpointCounts struct {
 }
 
 // Gate verdicts. Insufficient holds a step: too little data never passes.
+// NotApplicable neither fails nor holds a step: the source cannot measure
+// what the gate judges, now or with more data (a tap without a secondary
+// sees legacy's latency on the wire and the candidate's as sent, not
+// alike), so waiting would never end. Status, journal and reports show it
+// as such, never as a pass.
 const (
-	GatePass         = "pass"
-	GateFail         = "fail"
-	GateInsufficient = "insufficient"
+	GatePass          = "pass"
+	GateFail          = "fail"
+	GateInsufficient  = "insufficient"
+	GateNotApplicable = "not_applicable"
 )
+
+// decides says whether a verdict lets a step pass: a pass, or a gate that
+// does not apply to this source.
+func decides(verdict string) bool { return verdict == GatePass || verdict == GateNotApplicable }
 
 // Gate names, as status, history, webhooks and /metrics show them.
 const (
@@ -178,9 +188,14 @@ func judge(p *Plan, step Step, ev evidence) []GateResult {
 				return judgeDifferencesOverall(g.Differences, w.Measure, countAlpha(w))
 			}
 		}
+		if pairsOnly && !ev.Step.latencyComparable() {
+			whole = GateResult{Verdict: GateNotApplicable, Reason: "not applicable: no source measures legacy and the candidate alike (" +
+				"a tap without --secondary sees legacy on the wire, the candidate as sent)"}
+			recent = nil
+		}
 		res := whole
 		res.Window = WindowStep
-		if res.Verdict != GateFail {
+		if res.Verdict != GateFail && recent != nil {
 			for _, w := range ev.Recent {
 				if pairsOnly && !w.judgesPairs {
 					continue
@@ -197,6 +212,22 @@ func judge(p *Plan, step Step, ev evidence) []GateResult {
 		out = append(out, res)
 	}
 	return out
+}
+
+// latencyComparable says whether any source of m measured both sides
+// alike: false when every one that answered said its latency is not
+// comparable (diff.LatencyNotComparable). Before the first verdict it is
+// true, and the gates wait for one.
+func (m Measure) latencyComparable() bool {
+	if len(m.Latency) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(m.Latency, func(v diff.LatencyVerdict) bool { return v.Status != diff.LatencyNotComparable })
+}
+
+// comparableLatency is m's verdicts of the sources that judge latency.
+func (m Measure) comparableLatency() []diff.LatencyVerdict {
+	return slices.DeleteFunc(slices.Clone(m.Latency), func(v diff.LatencyVerdict) bool { return v.Status == diff.LatencyNotComparable })
 }
 
 // judgeErrors compares the candidate's error rate with the legacy's. Given
@@ -255,6 +286,8 @@ func judgeErrors(cfg ErrorRateGate, step Step, m Measure, alpha float64, recent 
 // mirrors.
 func judgeLatency(cfg LatencyGate, m Measure, alpha float64) GateResult {
 	res := GateResult{Gate: GateLatency}
+	// A tap beside mirrors: only those that measured alike are judged.
+	m.Latency = m.comparableLatency()
 	if len(m.Latency) == 0 {
 		res.Verdict, res.Reason = GateInsufficient, "no latency measured yet"
 		return res

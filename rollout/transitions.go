@@ -171,7 +171,7 @@ func (t transition) timeOut(st *State, gates []GateResult, missing []string) Eve
 	step := t.plan.step(st.Step)
 	var why []string
 	for _, g := range gates {
-		if g.Verdict != GatePass && !g.DryRun {
+		if !decides(g.Verdict) && !g.DryRun {
 			why = append(why, fmt.Sprintf("%s %s: %s", g.Gate, g.Verdict, g.Reason))
 		}
 	}

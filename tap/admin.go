@@ -1,12 +1,7 @@
 package tap
 
 import (
-	"crypto/subtle"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"github.com/cutover/cutover/reports"
+	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/internal/admin"
 )
 
 // Status is what GET /status answers.
@@ -26,93 +22,80 @@ type Status struct {
 	Drops  int64  `json:"kernel_drops"`
 }
 
-// AdminHandler serves the admin API of a tap, the mirror's read side and
-// windows, so that `cutover rollout --mirror` gates on a tap as on a
-// mirror (the weight is set elsewhere: PUT /weight is not served):
-//
-//	GET /status    Status
-//	GET /summary   the summary JSON of DESIGN.md (source "tap")
-//	GET /window    the current window: served counts per side and its summary
-//	POST /window   {"id": "step-3"}: start a new window (needs the bearer token)
-//	GET /metrics   Prometheus
-//	GET /report    the HTML report of the summary, reloading itself
-func AdminHandler(res *Results, drops func() int64, token string, log zerolog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, Status{Source: SourceName, Started: res.started, Window: res.cur.Load().id, Drops: drops()})
-	})
-	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, res.Summary())
-	})
-	mux.HandleFunc("GET /window", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, res.Window())
-	})
-	mux.HandleFunc("POST /window", func(w http.ResponseWriter, r *http.Request) {
-		if msg, code := authorize(r, token); code != 0 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
-			writeJSON(w, code, map[string]string{"error": msg})
-			return
-		}
-		var body struct {
-			ID string `json:"id"`
-		}
-		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil || body.ID == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf(`body must be JSON like {"id": "step-3"}: %v`, err)})
-			return
-		}
-		win := res.Rotate(body.ID)
-		log.Info().Str("window", body.ID).Msg("new window")
-		writeJSON(w, http.StatusOK, map[string]any{"id": win.ID, "started": win.Started})
-	})
-	mux.Handle("GET /metrics", metricsHandler(res, drops))
-	mux.Handle("GET /report", reports.LiveHandler("cutover tap (live)", res.Summary))
-	return mux
+// Metric names of the tap: the accounting of package internal/admin (the
+// mirror's, under the tap's prefix), what each side answered, and what the
+// kernel dropped.
+const (
+	metricPrefix      = "cutover_tap"
+	MetricExchanges   = metricPrefix + admin.MetricExchanges // requests read off the capture, accounted
+	MetricCompared    = metricPrefix + admin.MetricCompared  // {endpoint}
+	MetricDifferent   = metricPrefix + admin.MetricDifferent // {endpoint}
+	MetricFailed      = metricPrefix + admin.MetricFailed    // {side: legacy, candidate, both}
+	MetricSkipped     = metricPrefix + admin.MetricSkipped   // {reason}
+	MetricRequests    = metricPrefix + "_requests_total"     // {side}: legacy's answers seen, the candidate's to what was sent
+	MetricErrors      = metricPrefix + "_errors_total"       // {side}: of those, 5xx or no answer
+	MetricKernelDrops = metricPrefix + "_kernel_drops_total"
+)
+
+// AdminOptions are how the admin API of a tap is served.
+type AdminOptions struct {
+	// Token authorises POST /window and, when set, every read.
+	Token string
+	// Pprof serves Go profiles at /debug/pprof/.
+	Pprof bool
+}
+
+// AdminHandler serves the admin API of a tap, the mirror's (package
+// internal/admin), so that `cutover rollout --mirror` gates on a tap as on
+// a mirror; the weight is set elsewhere, so PUT /weight is not served.
+// drops reads the kernel's drops so far.
+func AdminHandler(res *Results, drops func() int64, opts AdminOptions, log zerolog.Logger) http.Handler {
+	return admin.New(adminSource{res, drops}, admin.Config{Name: SourceName, Token: opts.Token, Pprof: opts.Pprof,
+		Metrics: metricsHandler(res, drops), ReportTitle: "cutover tap (live)", Log: log})
+}
+
+// adminSource is what the admin API reads of a tap.
+type adminSource struct {
+	res   *Results
+	drops func() int64
+}
+
+var _ admin.Source = adminSource{}
+
+func (a adminSource) Status() any {
+	return Status{Source: SourceName, Started: a.res.started, Window: a.res.cur.Load().id, Drops: a.drops()}
+}
+
+func (a adminSource) Summary() diff.Summary { return a.res.Summary() }
+
+// Window has no latency pairs: the tap's two sides are not measured
+// alike, so there is nothing for a latency gate to pair.
+func (a adminSource) Window(int64) (any, error) { return a.res.Window(), nil }
+
+func (a adminSource) Rotate(id string) (admin.Opened, error) {
+	w := a.res.Rotate(id)
+	return admin.Opened{ID: w.ID, Started: w.Started}, nil
 }
 
 // metricsHandler serves the tap's counts from a registry of its own.
 func metricsHandler(res *Results, drops func() int64) http.Handler {
 	reg := prometheus.NewRegistry()
-	counts := func(f func(c countsView) float64) func() float64 {
-		return func() float64 {
-			c, _ := res.main.Counts()
-			return f(countsView{c.Requests, c.Compared, c.Different, c.Failed.Candidate + c.Failed.Both})
-		}
-	}
-	reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cutover_tap_requests_total", Help: "Requests read off the capture."},
-			counts(func(c countsView) float64 { return float64(c.requests) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cutover_tap_compared_total", Help: "Requests compared."},
-			counts(func(c countsView) float64 { return float64(c.compared) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cutover_tap_different_total", Help: "Compared requests with a difference that is not noise."},
-			counts(func(c countsView) float64 { return float64(c.different) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cutover_tap_candidate_failures_total", Help: "Requests the candidate gave no HTTP answer to."},
-			counts(func(c countsView) float64 { return float64(c.failed) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cutover_tap_kernel_drops_total", Help: "Packets the kernel dropped from the capture."},
+	reg.MustRegister(admin.NewAccounting(metricPrefix, res.Counts),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricKernelDrops, Help: "Packets the kernel dropped from the capture."},
 			func() float64 { return float64(drops()) }),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, side := range []struct {
+		name string
+		c    *servedCounts
+	}{{"legacy", &res.legacy}, {"candidate", &res.candidate}} {
+		labels := prometheus.Labels{"side": side.name}
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricRequests, ConstLabels: labels,
+				Help: "Answers by side: legacy's seen on the wire, the candidate's to the requests sent."},
+				func() float64 { return float64(side.c.requests.Load()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricErrors, ConstLabels: labels,
+				Help: "Answers by side that were a 5xx or no answer."},
+				func() float64 { return float64(side.c.errors.Load()) }))
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-}
-
-type countsView struct{ requests, compared, different, failed int64 }
-
-func authorize(r *http.Request, token string) (string, int) {
-	if token == "" {
-		return "changes are disabled: start the tap with --admin-token-file", http.StatusForbidden
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
-		return "a valid bearer token is required", http.StatusUnauthorized
-	}
-	return "", 0
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }

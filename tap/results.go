@@ -3,8 +3,6 @@ package tap
 import (
 	"encoding/json"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +36,8 @@ type Results struct {
 	mu            sync.Mutex // serialises rotations
 	cur           atomic.Pointer[window]
 	started       time.Time
+	// legacy and candidate are what each side answered in the whole run.
+	legacy, candidate servedCounts
 }
 
 // window is the part of a run a rollout step is judged on.
@@ -76,6 +76,9 @@ func (r *Results) newWindow(id string) *window {
 // Endpoint names the endpoint of a request.
 func (r *Results) Endpoint(method, uri string) string { return r.main.Endpoint(method, uri) }
 
+// Counts are the run's cheap counts, for /metrics.
+func (r *Results) Counts() (diff.Counts, []diff.EndpointCounts) { return r.main.Counts() }
+
 // Skip counts a request not compared.
 func (r *Results) Skip(endpoint, reason string) {
 	r.main.Skip(endpoint, reason)
@@ -93,9 +96,12 @@ func (r *Results) AddNoiseSample(req diff.Request, first, second *diff.Response)
 // Add counts an exchange.
 func (r *Results) Add(ex *diff.Exchange) {
 	w := r.cur.Load()
-	w.candidate.requests.Add(1)
-	if ex.Candidate.Failed() || ex.Candidate.Status >= 500 {
-		w.candidate.errors.Add(1)
+	failed := ex.Candidate.Failed() || ex.Candidate.Status >= 500
+	for _, c := range []*servedCounts{&w.candidate, &r.candidate} {
+		c.requests.Add(1)
+		if failed {
+			c.errors.Add(1)
+		}
 	}
 	c := r.main.Compare(ex) // once, for the run and its window
 	r.main.Record(c)
@@ -111,10 +117,11 @@ func (r *Results) Add(ex *diff.Exchange) {
 
 // observeLegacy counts an answer legacy served, seen on the wire.
 func (r *Results) observeLegacy(a *diff.Response) {
-	w := r.cur.Load()
-	w.legacy.requests.Add(1)
-	if a.Status >= 500 {
-		w.legacy.errors.Add(1)
+	for _, c := range []*servedCounts{&r.cur.Load().legacy, &r.legacy} {
+		c.requests.Add(1)
+		if a.Status >= 500 {
+			c.errors.Add(1)
+		}
 	}
 }
 
@@ -141,9 +148,15 @@ func (r *Results) summarize(agg, lat *diff.Aggregator) diff.Summary {
 			s.Extra = map[string]json.RawMessage{"latency_ms_judged": b}
 		}
 	} else {
-		s.LatencyVerdict.Reason = "not judged: " + latencyNote + "; give a secondary to judge it"
+		// Not comparable, however many samples come: a rollout's latency
+		// gates read this status and are not applicable, rather than wait.
+		notJudged := func(v *diff.LatencyVerdict) {
+			v.Status = diff.LatencyNotComparable
+			v.Reason = "not judged: " + latencyNote + "; give a secondary to judge it"
+		}
+		notJudged(&s.LatencyVerdict)
 		for i := range s.Endpoints {
-			s.Endpoints[i].LatencyVerdict.Reason = s.LatencyVerdict.Reason
+			notJudged(&s.Endpoints[i].LatencyVerdict)
 		}
 	}
 	if s.Extra == nil {
@@ -151,11 +164,6 @@ func (r *Results) summarize(agg, lat *diff.Aggregator) diff.Summary {
 	}
 	s.Extra["latency_note"], _ = json.Marshal(note)
 	s.Verdict, s.Reasons = r.verdict.Judge(&s)
-	if lat == nil {
-		// The overall reason says why latency is not judged; the count of
-		// endpoints "short of samples" would only mislead.
-		s.Reasons = slices.DeleteFunc(s.Reasons, func(r string) bool { return strings.HasPrefix(r, "latency inconclusive on ") })
-	}
 	return s
 }
 

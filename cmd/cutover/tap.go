@@ -30,7 +30,7 @@ type tapFlags struct {
 	concurrency, maxBody, queue    int
 	queueBytes                     int64
 	timeout, duration, repeatAfter time.Duration
-	unsafe                         bool
+	unsafe, pprof                  bool
 	admin, adminTokenFile          string
 	jsonPath, rulesPath            string
 	reportPath                     string
@@ -55,9 +55,11 @@ latency is seen on the wire and the candidate's as sent: both are reported,
 latency is judged only against --secondary (sent alike).
 
 What the capture lost is counted in skipped by reason: kernel_drop, gap,
-no_response, orphan_response, encrypted, ... The admin API (--admin) serves
-GET /status, /summary, /window, /metrics and POST /window, as a mirror does,
-so that cutover rollout --mirror can gate on a tap. On SIGHUP the summary JSON
+no_response, orphan_response, encrypted, ... The admin API (--admin) is the
+mirror's: GET /status, /summary, /window, /metrics, /report and POST /window
+(bearer token from --admin-token-file; with a token, reads need it too; Go
+profiles at /debug/pprof/ with --pprof), so that cutover rollout --mirror can
+gate on a tap while the weight is moved elsewhere. On SIGHUP the summary JSON
 is written to --json; on SIGTERM (or --duration, or the end of --read) the
 tap stops. Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 		Args: cobra.NoArgs,
@@ -82,7 +84,8 @@ tap stops. Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.DurationVar(&f.repeatAfter, "repeat-window", 5*time.Second, "legacy answering the same request twice within this is learned as noise")
 	fl.BoolVar(&f.unsafe, "unsafe", false, "also send POST, PUT, PATCH and DELETE to the candidate")
 	fl.StringVar(&f.admin, "admin", "off", `admin API address, e.g. 127.0.0.1:9091 ("off" disables)`)
-	fl.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the bearer token POST /window needs")
+	fl.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the bearer token POST /window needs (and, when set, every read)")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiles on the admin API at /debug/pprof/ (behind the token when one is set)")
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here on exit and on SIGHUP")
 	fl.StringVar(&f.rulesPath, "rules", "", "comparison rules (YAML)")
 	fl.StringVar(&f.reportPath, "report", "", "write the HTML report here on exit")
@@ -199,7 +202,7 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 		if err != nil {
 			return fmt.Errorf("--admin: %w", err)
 		}
-		srv := &http.Server{Handler: tap.AdminHandler(res, src.Drops, token, a.log), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: tap.AdminHandler(res, src.Drops, tap.AdminOptions{Token: token, Pprof: f.pprof}, a.log), ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 		defer srv.Close()
 		fmt.Fprintf(a.stderr, "cutover tap: admin on %s\n", ln.Addr())

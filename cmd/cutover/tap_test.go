@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/internal/fleettest"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/cutover/cutover/internal/testbed"
 	"github.com/cutover/cutover/rollout"
 )
@@ -63,37 +67,53 @@ ignore:
   - body.request_id
 `
 
+// tapPlan gates on the tap with every gate on: without a secondary the tap
+// judges no latency (legacy is seen on the wire, the candidate as sent),
+// so the latency gates are not applicable there, rather than waiting for
+// ever. At 100% legacy serves nothing for the tap to see: that step is
+// held, not judged on differences or errors.
 const tapPlan = `name: canary
-steps: [10, 50, 100]
+steps:
+  - 10
+  - 50
+  - weight: 100
+    gates: {differences: {disabled: true}, error_rate: {disabled: true}}
 hold: 3s
 min_requests: 20
 interval: 300ms
+max_duration: 3m
 gates:
   differences: {min_compared: 20}
-  # Without a secondary the tap judges no latency (legacy is seen on the
-  # wire, the candidate as sent): the gate would wait for ever.
-  latency: {disabled: true}
 `
 
-// TestRolloutGatesOnTap runs `cutover tap` live on loopback in front of
-// nothing (legacy's clients talk to NGINX directly) and a rollout whose
-// only measurement source is the tap's admin API, the weight set
-// elsewhere (exec). A faithful candidate is promoted (exit 0); once the
-// candidate's answers change, the rollout rolls back (exit 1), naming the
-// differences gate.
+// TestRolloutGatesOnTap runs `cutover tap` live on loopback with nothing
+// in the path: clients talk to an HAProxy front door in front of the real
+// NGINX/Lua legacy and a real NGINX/Lua candidate, the rollout moves
+// HAProxy's weight (its runtime API) and its only measurement source is
+// the tap's admin API, which sees legacy's share. A candidate whose
+// answers are legacy's is promoted (exit 0), its latency gates
+// not_applicable at every look, never holding or failing it; a candidate
+// that changes one endpoint's answers is rolled back (exit 1) by the
+// differences gate, HAProxy's candidate weight back to 0.
 func TestRolloutGatesOnTap(t *testing.T) {
-	t.Run("faithful", func(t *testing.T) { rolloutOnTap(t, false) })
-	t.Run("answers change", func(t *testing.T) { rolloutOnTap(t, true) })
+	t.Run("faithful", func(t *testing.T) {
+		// The one change is on a path the clients never ask for.
+		rolloutOnTap(t, &testbed.FieldChange{Path: "/never-asked", Field: "price", Value: json.RawMessage("0")}, 0)
+	})
+	t.Run("answers change", func(t *testing.T) {
+		rolloutOnTap(t, &testbed.FieldChange{Path: "/api/items/7", Field: "price", Value: json.RawMessage("999")}, 1)
+	})
 }
 
-func rolloutOnTap(t *testing.T, change bool) {
+func rolloutOnTap(t *testing.T, change *testbed.FieldChange, wantCode int) {
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("live capture needs root")
 		}
 		t.Skip("skipping: live capture needs root")
 	}
-	bed := testbed.StartForTest(t, testbed.Config{})
+	bed := testbed.StartForTest(t, testbed.Config{EdgeCandidate: change})
+	hp := testbed.StartHAProxyForTest(t, testbed.HAProxyConfig{Legacy: bed.Legacy.Addr, Candidate: bed.EdgeCandidate.Addr, Balance: "roundrobin"})
 	dir := t.TempDir()
 	token, rules, plan, state := filepath.Join(dir, "token"), filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "cutover.db")
 	os.WriteFile(token, []byte("tok\n"), 0o600)
@@ -107,7 +127,7 @@ func rolloutOnTap(t *testing.T, change bool) {
 	ln.Close()
 	_, port, _ := net.SplitHostPort(bed.Legacy.Addr)
 
-	tap := exec.Command(os.Args[0], "tap", "--interface", "lo", "--port", port, "--candidate", bed.Candidate.URL,
+	tap := exec.Command(os.Args[0], "tap", "--interface", "lo", "--port", port, "--candidate", bed.EdgeCandidate.URL,
 		"--rules", rules, "--admin", admin, "--admin-token-file", token)
 	tap.Env = append(os.Environ(), "CUTOVER_TEST_MAIN=1")
 	tap.Stdout, tap.Stderr = io.Discard, io.Discard
@@ -116,7 +136,7 @@ func rolloutOnTap(t *testing.T, change bool) {
 	}
 	t.Cleanup(func() { tap.Process.Kill(); tap.Wait() })
 	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + admin + "/status"); err == nil {
+		if resp, err := tapGet(admin, "/status"); err == nil {
 			resp.Body.Close()
 			break
 		}
@@ -125,59 +145,12 @@ func rolloutOnTap(t *testing.T, change bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	fleettest.Load(t, bed.Legacy.URL, 2, 5*time.Millisecond)
+	itemsLoad(t, hp.URL, 2, 5*time.Millisecond)
 
-	type result struct {
-		code           int
-		stdout, stderr string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, stdout, stderr := runCLI(t, "rollout", "--state", state, "run", "--plan", plan, "--mirror", "http://"+admin,
-			"--admin-token-file", token, "--backend", "exec:true")
-		done <- result{code, stdout, stderr}
-	}()
-	// The rollout's first look opens its window on the tap (on a busy
-	// machine it can take long); a rollout that ended before it says why.
-	// The state file is not read meanwhile: opening it while the
-	// controller creates it races the controller's schema migration.
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		if tapWindow(t, admin) != "" {
-			time.Sleep(time.Second) // a few more looks
-			break
-		}
-		select {
-		case r := <-done:
-			t.Fatalf("the rollout ended before its second look: exit %d: %s%s", r.code, r.stdout, r.stderr)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the rollout never looked twice")
-		}
-	}
-	if !change {
-		var r result
-		select {
-		case r = <-done:
-		case <-time.After(3 * time.Minute):
-			t.Fatal("the rollout did not end within 3 minutes")
-		}
-		if r.code != 0 {
-			t.Fatalf("faithful candidate: rollout exit %d (%s%s): want 0, promoted", r.code, r.stdout, r.stderr)
-		}
-		return
-	}
-	if err := bed.Candidate.SetSwitches(testbed.Switches{ChangeField: &testbed.FieldChange{Path: "/api/items/", Field: "price", Value: json.RawMessage(`0`)}}); err != nil {
-		t.Fatal(err)
-	}
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the rollout did not end within 3 minutes")
-	}
-	if r.code != 1 {
-		t.Fatalf("rollout exit %d (%s%s): want 1, rolled back", r.code, r.stdout, r.stderr)
+	code, stdout, stderr := runCLI(t, "rollout", "--state", state, "run", "--plan", plan, "--mirror", "http://"+admin,
+		"--admin-token-file", token, "--backend", "haproxy:"+hp.Socket+"?backend=app&legacy=legacy&candidate=candidate")
+	if code != wantCode {
+		t.Fatalf("rollout exit %d, want %d (%s%s)", code, wantCode, stdout, stderr)
 	}
 	j, err := rollout.OpenJournal(t.Context(), state)
 	if err != nil {
@@ -186,10 +159,105 @@ func rolloutOnTap(t *testing.T, change bool) {
 	defer j.Close()
 	events, _ := j.History(t.Context(), "canary")
 	last := events[len(events)-1]
-	if last.Kind != "rolled_back" || !strings.Contains(last.Reason, "differences gate failed") {
-		t.Errorf("last event %s: %q, want a rollback by the differences gate", last.Kind, last.Reason)
+	t.Logf("%s at %g%%: %s", last.Kind, last.Weight, last.Reason)
+	// What each gate said at the looks that moved the rollout.
+	verdicts := map[string]map[string]int{}
+	for _, e := range events {
+		for _, g := range e.Gates {
+			if verdicts[g.Gate] == nil {
+				verdicts[g.Gate] = map[string]int{}
+			}
+			verdicts[g.Gate][g.Verdict]++
+		}
 	}
-	t.Logf("%s: %s", last.Kind, last.Reason)
+	t.Logf("gate verdicts in the journal: %v", verdicts)
+	for _, gate := range []string{rollout.GateLatency, rollout.GateLatencyTail} {
+		for v := range verdicts[gate] {
+			if v == rollout.GateFail {
+				t.Errorf("the %s gate failed on a tap: %v", gate, verdicts[gate])
+			}
+		}
+	}
+	if wantCode == 1 {
+		if last.Kind != "rolled_back" || last.Weight != 0 || !strings.Contains(last.Reason, "differences gate failed") {
+			t.Errorf("last event %s at %g%%: %q, want a rollback to 0 by the differences gate", last.Kind, last.Weight, last.Reason)
+		}
+		if w := haproxyWeight(t, hp.APIAddr, "candidate"); w != 0 {
+			t.Errorf("HAProxy's candidate weight %d after the rollback, want 0", w)
+		}
+		return
+	}
+	if last.Kind != "promoted" {
+		t.Fatalf("last event %s: %q, want promoted", last.Kind, last.Reason)
+	}
+	// Every step passed with the latency gates not applicable and the
+	// differences gate judging what the tap compared.
+	passed, weight := 0, 0.0 // the weight held before each event: the step judged
+	for _, e := range events {
+		judged := weight
+		weight = e.Weight
+		if !strings.Contains(e.Reason, "passed its gates") {
+			continue
+		}
+		passed++
+		got := map[string]string{}
+		for _, g := range e.Gates {
+			got[g.Gate] = g.Verdict
+		}
+		want := map[string]string{rollout.GateLatency: rollout.GateNotApplicable, rollout.GateLatencyTail: rollout.GateNotApplicable}
+		if judged < 100 {
+			want[rollout.GateDifferences], want[rollout.GateErrorRate] = rollout.GatePass, rollout.GatePass
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("step at %g%% passed with gates (-want +got):\n%s", judged, d)
+		}
+	}
+	if passed != 3 {
+		t.Errorf("%d steps passed their gates, want 3", passed)
+	}
+}
+
+// itemsLoad sends /api/items/1 to /api/items/10 in turn from clients until
+// t ends, each pausing pace between requests: item 7 is a tenth of them.
+func itemsLoad(t *testing.T, base string, clients int, pace time.Duration) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	for range clients {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/items/%d", base, 1+i%10), nil)
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(pace):
+				}
+			}
+		})
+	}
+	t.Cleanup(func() { stop(); wg.Wait() })
+}
+
+// haproxyWeight reads a server's weight of backend app from HAProxy's
+// runtime API.
+func haproxyWeight(t *testing.T, api, server string) int {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", api, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "get weight app/%s\n", server)
+	b, _ := io.ReadAll(conn)
+	var w int
+	if _, err := fmt.Sscan(string(b), &w); err != nil {
+		t.Fatalf("get weight app/%s: %q: %v", server, b, err)
+	}
+	return w
 }
 
 // TestTapSignals: SIGHUP writes the summary JSON (source "tap") while the
@@ -249,17 +317,18 @@ func TestTapSignals(t *testing.T) {
 	}
 }
 
-// tapWindow is the id of the tap's current window ("" before a rollout
-// opened one).
-func tapWindow(t *testing.T, admin string) string {
-	resp, err := http.Get("http://" + admin + "/status")
+// tapGet reads the tap's admin API with the token of these tests: with a
+// token, reads need it (as a mirror's).
+func tapGet(admin, path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+admin+path, nil)
 	if err != nil {
-		return ""
+		return nil, err
 	}
-	defer resp.Body.Close()
-	var st struct {
-		Window string `json:"window"`
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
-	json.NewDecoder(resp.Body).Decode(&st)
-	return st.Window
+	return resp, err
 }

@@ -42,6 +42,9 @@ func rolloutTimeline(ctx context.Context, rf *rolloutFlags) (*reports.Timeline, 
 // gateFigures picks each gate's headline figure and its limit.
 func gateFigures(g rollout.GateResult) (figure, limit string) {
 	f := g.Figures
+	if g.Verdict == rollout.GateNotApplicable {
+		return "not applicable", "" // a source that cannot measure it: no figure to show
+	}
 	switch g.Gate {
 	case rollout.GateErrorRate:
 		return fmt.Sprintf("candidate %.3g%% vs legacy %.3g%%", 100*f["candidate_rate"], 100*f["legacy_rate"]), fmt.Sprintf("≤ %g× legacy", f["max_ratio"])
