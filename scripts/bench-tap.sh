@@ -20,7 +20,9 @@
 # it wrk runs flat out. LOADS picks the loads ("keepalive close pipelined").
 # TAP_ARGS are added to the tap's flags: TAP_ARGS="--concurrency 1 --queue 1"
 # measures the capture alone (reading, reassembly, parsing; nearly every
-# request skipped as queue_full instead of sent). STEADY=0 skips the steady
+# request skipped as queue_full instead of sent). KEEP=DIR keeps each tap
+# round's summary JSON and access log there; TAP_ENV (e.g. GOMAXPROCS=1)
+# is the tap's environment. STEADY=0 skips the steady
 # run; STEADY_ONLY=1 runs only it.
 set -euo pipefail
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin
@@ -128,15 +130,18 @@ for load in $loads; do
   esac
   for r in $(seq "$rounds"); do
     off=$(wrkrun "${args[@]}" "$legacy")
+    # wrk stops with a request in flight on each connection: NGINX logs
+    # those as it finishes them, after wrk has exited.
+    sleep 1
     : >"$log"
-    bin/cutover tap --interface lo --port "$port" --candidate "$candidate" --json "$work/tap.json" --queue 1000000 --admin "127.0.0.1:$admin" ${TAP_ARGS:-} >/dev/null 2>"$work/tap.err" &
+    env ${TAP_ENV:-} bin/cutover tap --interface lo --port "$port" --candidate "$candidate" --json "$work/tap.json" --queue 1000000 --admin "127.0.0.1:$admin" ${TAP_ARGS:-} >/dev/null 2>"$work/tap.err" &
     tp=$!
     sleep 1
     c0=$(cpu_ticks $tp)
     on=$(wrkrun "${args[@]}" "$legacy")
+    settle
     n=$(items)
     n7=$(item7)
-    settle
     c1=$(cpu_ticks $tp)
     kill -TERM $tp; wait $tp || true
     compared=$(jq "[$ep | .compared] | add // 0" "$work/tap.json")
@@ -145,6 +150,7 @@ for load in $loads; do
     different=$(jq '.counts.different' "$work/tap.json")
     fields=$(jq -c '[.endpoints[].fields[]? | select(.reported) | "\(.path)=\(.count)"]' "$work/tap.json")
     drops=$(jq '.extra.tap.kernel_drops' "$work/tap.json")
+    [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$work/tap.json" "$KEEP/$load-$r.json" && cp "$log" "$KEEP/$load-$r.log"
     us=$(awk -v t=$((c1 - c0)) -v n="$read_n" 'BEGIN { if (n > 0) printf "%.1f", t * 10000 / n; else print "-" }')
     echo "$load $off $on $n $compared $read_n $drops $skipped $n7 $different $fields $us"
   done
