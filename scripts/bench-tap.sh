@@ -105,13 +105,15 @@ wrkrun() {
 }
 
 admin=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-# settle waits until the tap has compared all it read (its counts stop moving).
+# settle waits until the tap has compared all it read: its counts have not
+# moved for 3 s (more than the reader's 1 s flush of idle streams).
 settle() {
-  local last=-1 now
+  local last=-1 now still=0
   for _ in $(seq 240); do
     sleep 1
     now=$(curl -sf "http://127.0.0.1:$admin/summary" | jq -c '.counts | [.requests, .compared]' || echo x)
-    [ "$now" = "$last" ] && return
+    if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0; fi
+    [ $still -ge 3 ] && return
     last=$now
   done
 }
