@@ -284,7 +284,8 @@ func TestLateOnsetRolledBackWithinTwoIntervals(t *testing.T) {
 func TestTailCeilingAndDryRun(t *testing.T) {
 	// Exactly every 50th answer is late (the test bed's share), so every
 	// stretch of the step holds the 2% tail, not just on average.
-	tail := testbed.Latency{Share: &testbed.LatencyShare{Rate: 0.02, Add: testbed.Duration(200 * time.Millisecond)}}
+	// Scaled like the tolerances: under -race the gate's tolerance is 3× too.
+	tail := testbed.Latency{Share: &testbed.LatencyShare{Rate: 0.02, Add: testbed.Duration(scaled(200 * time.Millisecond))}}
 	slow := testbed.Latency{Fixed: testbed.Duration(scaled(30 * time.Millisecond))}
 	tests := []struct {
 		name, plan string
