@@ -15,12 +15,11 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/cutover/cutover/diff"
-	"github.com/cutover/cutover/mirror"
 )
 
 // PrometheusSource measures a step from one Prometheus that scrapes every
-// mirror of the fleet (mirror/metrics.go), instead of polling each admin
-// API. At each look it reads every mirror's counters and subtracts what
+// mirror of the fleet (mirror/metrics.go), or every tap (tap/admin.go),
+// instead of polling each admin API. At each look it reads every mirror's counters and subtracts what
 // each series held when the window opened (a series that went down, its
 // mirror restarted, counts from 0 again), so the counts are the fleet's
 // exact sums as of the last scrape; the latency verdict is the diff
@@ -34,12 +33,17 @@ type PrometheusSource struct {
 	URL string
 	// Selector narrows every series to the fleet, e.g. `job="edge"` [none].
 	Selector string
+	// Series are the names it reads [found by Check: a mirror's or a tap's,
+	// whichever the Prometheus scrapes].
+	Series *PromSeries
 	// Now is the clock [time.Now].
 	Now func() time.Time
 
 	q   Prometheus
 	mu  sync.Mutex
 	win *promWindow
+	// found are the series Check found, when Series is nil.
+	found *PromSeries
 }
 
 var _ Source = (*PrometheusSource)(nil)
@@ -63,16 +67,32 @@ func (s *PrometheusSource) now() time.Time {
 	return time.Now()
 }
 
-// Check asks Prometheus whether it scrapes any mirror at all.
+// Check asks Prometheus whether it scrapes any mirror or tap at all, and
+// which of the two when Series is not set.
 func (s *PrometheusSource) Check(ctx context.Context) error {
-	v, err := s.query(ctx, fmt.Sprintf("count(%s%s)", mirror.MetricExchanges, s.match("")), s.now())
+	_, err := s.names(ctx)
+	return err
+}
+
+// names are the series to read: Series, or those Check finds (once).
+func (s *PrometheusSource) names(ctx context.Context) (PromSeries, error) {
+	s.mu.Lock()
+	if s.Series != nil || s.found != nil {
+		defer s.mu.Unlock()
+		if s.Series != nil {
+			return *s.Series, nil
+		}
+		return *s.found, nil
+	}
+	s.mu.Unlock()
+	k, err := s.detectSeries(ctx)
 	if err != nil {
-		return err
+		return PromSeries{}, err
 	}
-	if vals, _ := samples(v); len(vals) == 0 {
-		return fmt.Errorf("prometheus %s: no %s series: it scrapes no mirror's /metrics", s.URL, mirror.MetricExchanges)
-	}
-	return nil
+	s.mu.Lock()
+	s.found = &k
+	s.mu.Unlock()
+	return k, nil
 }
 
 // match is the selector of the series, with more matchers.
@@ -104,10 +124,8 @@ func (s *PrometheusSource) query(ctx context.Context, q string, at time.Time) (m
 }
 
 // series reads every series the measure is made of.
-func (s *PrometheusSource) series(ctx context.Context, at time.Time) (model.Vector, error) {
-	names := []string{mirror.MetricRequests, mirror.MetricErrors, mirror.MetricExchanges, mirror.MetricCompared,
-		mirror.MetricDifferent, mirror.MetricFailed, mirror.MetricSkipped, mirror.MetricComparedLatency + "_bucket"}
-	q := s.match(fmt.Sprintf(`__name__=~"%s"`, strings.Join(names, "|")))
+func (s *PrometheusSource) series(ctx context.Context, names PromSeries, at time.Time) (model.Vector, error) {
+	q := s.match(fmt.Sprintf(`__name__=~"%s"`, strings.Join(names.names(), "|")))
 	v, err := s.query(ctx, q, at)
 	if err != nil {
 		return nil, err
@@ -118,7 +136,11 @@ func (s *PrometheusSource) series(ctx context.Context, at time.Time) (model.Vect
 
 // Measure sums the fleet's counts over window id.
 func (s *PrometheusSource) Measure(ctx context.Context, id string) (Measure, error) {
-	vec, err := s.series(ctx, s.now())
+	ps, err := s.names(ctx)
+	if err != nil {
+		return Measure{}, err
+	}
+	vec, err := s.series(ctx, ps, s.now())
 	if err != nil {
 		return Measure{}, err
 	}
@@ -145,7 +167,7 @@ func (s *PrometheusSource) Measure(ctx context.Context, id string) (Measure, err
 	}
 	type bucketKey struct{ side, le string }
 	stepBuckets, lookBuckets := map[bucketKey]float64{}, map[bucketKey]float64{}
-	instances := map[string]bool{}
+	instances, latencySeries := map[string]bool{}, false
 	prev := map[string]float64{}
 	for _, smp := range vec {
 		key, v := smp.Metric.String(), float64(smp.Value)
@@ -163,15 +185,16 @@ func (s *PrometheusSource) Measure(ctx context.Context, id string) (Measure, err
 		instances[string(smp.Metric["instance"])] = true
 		name := string(smp.Metric[model.MetricNameLabel])
 		switch name {
-		case mirror.MetricComparedLatency + "_bucket":
+		case ps.ComparedLatency + "_bucket":
+			latencySeries = true
 			k := bucketKey{string(smp.Metric["side"]), string(smp.Metric["le"])}
 			stepBuckets[k] += v - base
 			lookBuckets[k] += v - last
-		case mirror.MetricRequests, mirror.MetricErrors, mirror.MetricFailed:
+		case ps.Requests, ps.Errors, ps.Failed:
 			add(name, string(smp.Metric["side"]), v-base)
-		case mirror.MetricCompared, mirror.MetricDifferent:
+		case ps.Compared, ps.Different:
 			add(name, string(smp.Metric["endpoint"]), v-base)
-		case mirror.MetricSkipped:
+		case ps.Skipped:
 			add(name, string(smp.Metric["reason"]), v-base)
 		default:
 			add(name, "", v-base)
@@ -180,17 +203,17 @@ func (s *PrometheusSource) Measure(ctx context.Context, id string) (Measure, err
 	w.prev = prev
 	n := func(name, label string) int64 { return int64(math.Round(step[name][label])) }
 	m.Answered = len(instances)
-	m.Legacy = Served{Requests: n(mirror.MetricRequests, "legacy"), Errors: n(mirror.MetricErrors, "legacy")}
-	m.Candidate = Served{Requests: n(mirror.MetricRequests, "candidate"), Errors: n(mirror.MetricErrors, "candidate")}
-	m.Counts.Requests = n(mirror.MetricExchanges, "")
-	m.Counts.Failed.Legacy, m.Counts.Failed.Candidate, m.Counts.Failed.Both = n(mirror.MetricFailed, "legacy"), n(mirror.MetricFailed, "candidate"), n(mirror.MetricFailed, "both")
-	for reason := range step[mirror.MetricSkipped] {
-		if c := n(mirror.MetricSkipped, reason); c > 0 {
+	m.Legacy = Served{Requests: n(ps.Requests, "legacy"), Errors: n(ps.Errors, "legacy")}
+	m.Candidate = Served{Requests: n(ps.Requests, "candidate"), Errors: n(ps.Errors, "candidate")}
+	m.Counts.Requests = n(ps.Exchanges, "")
+	m.Counts.Failed.Legacy, m.Counts.Failed.Candidate, m.Counts.Failed.Both = n(ps.Failed, "legacy"), n(ps.Failed, "candidate"), n(ps.Failed, "both")
+	for reason := range step[ps.Skipped] {
+		if c := n(ps.Skipped, reason); c > 0 {
 			m.Counts.Skipped[reason] = c
 		}
 	}
-	for ep := range step[mirror.MetricCompared] {
-		c, d := n(mirror.MetricCompared, ep), n(mirror.MetricDifferent, ep)
+	for ep := range step[ps.Compared] {
+		c, d := n(ps.Compared, ep), n(ps.Different, ep)
 		m.Endpoints[ep] = EndpointCounts{Compared: c, Different: d}
 		m.Counts.Compared += c
 		m.Counts.Different += d
@@ -201,6 +224,11 @@ func (s *PrometheusSource) Measure(ctx context.Context, id string) (Measure, err
 			out = append(out, &model.Sample{Metric: model.Metric{"side": model.LabelValue(k.side), "le": model.LabelValue(k.le)}, Value: model.SampleValue(v)})
 		}
 		return out
+	}
+	if ps.LatencyOptional && !latencySeries {
+		m.Latency = []diff.LatencyVerdict{{Status: diff.LatencyNotComparable,
+			Reason: fmt.Sprintf("not judged: no %s exports %s (a tap does with a secondary)", ps.Kind, ps.ComparedLatency)}}
+		return m, nil
 	}
 	legacy, candidate := histogramSamples(toVector(stepBuckets), "legacy"), histogramSamples(toVector(stepBuckets), "candidate")
 	m.Latency = []diff.LatencyVerdict{diff.JudgeLatency(legacy, candidate, diff.LatencyConfig{})}

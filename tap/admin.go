@@ -35,6 +35,10 @@ const (
 	MetricRequests    = metricPrefix + "_requests_total"     // {side}: legacy's answers seen, the candidate's to what was sent
 	MetricErrors      = metricPrefix + "_errors_total"       // {side}: of those, 5xx or no answer
 	MetricKernelDrops = metricPrefix + "_kernel_drops_total"
+	// MetricComparedLatency {side} is exported only with a secondary: the
+	// times of the secondary (as side legacy) and the candidate, both sent
+	// by the tap, on the mirror's buckets.
+	MetricComparedLatency = metricPrefix + "_compared_duration_seconds"
 )
 
 // AdminOptions are how the admin API of a tap is served.
@@ -84,6 +88,9 @@ func metricsHandler(res *Results, drops func() int64) http.Handler {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricKernelDrops, Help: "Packets the kernel dropped from the capture."},
 			func() float64 { return float64(drops()) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if res.alike != nil {
+		reg.MustRegister(res.alike)
+	}
 	for _, side := range []struct {
 		name string
 		c    *servedCounts

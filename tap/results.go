@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/mirror"
 )
@@ -38,6 +40,9 @@ type Results struct {
 	started       time.Time
 	// legacy and candidate are what each side answered in the whole run.
 	legacy, candidate servedCounts
+	// alike, with a secondary, is the histogram of the times measured alike
+	// (MetricComparedLatency), for a Prometheus that a rollout reads.
+	alike *prometheus.HistogramVec
 }
 
 // window is the part of a run a rollout step is judged on.
@@ -60,6 +65,13 @@ func NewResults(cfg diff.AggregatorConfig, secondary bool) *Results {
 	r.main = diff.NewAggregator(cfg)
 	if secondary {
 		r.mainLat = diff.NewAggregator(judged)
+		r.alike = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricComparedLatency,
+			Help:    "Time to the last byte of both answers sent by the tap, the secondary's as side legacy: measured alike.",
+			Buckets: mirror.ComparedLatencyBuckets()}, []string{"side"})
+		// Both series exist from the start: their presence says latency is
+		// judged, before the first sample.
+		r.alike.WithLabelValues("legacy")
+		r.alike.WithLabelValues("candidate")
 	}
 	r.cur.Store(r.newWindow(""))
 	return r
@@ -112,6 +124,8 @@ func (r *Results) Add(ex *diff.Exchange) {
 		alike := &diff.Exchange{Time: ex.Time, Request: ex.Request, Legacy: ex.Secondary, Candidate: ex.Candidate}
 		r.mainLat.Add(alike)
 		w.lat.Add(alike)
+		r.alike.WithLabelValues("legacy").Observe(ex.Secondary.Total.Seconds())
+		r.alike.WithLabelValues("candidate").Observe(ex.Candidate.Total.Seconds())
 	}
 }
 

@@ -2,26 +2,32 @@ package tap
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/cutover/cutover/diff"
 )
 
 // Without a secondary the tap's latency is not comparable, now and with
 // any number of samples, in the run's summary and the window's, overall
-// and per endpoint, and that is no failure; with one it is judged.
+// and per endpoint, and that is no failure; with one it is judged, and
+// /metrics carries the times measured alike for a Prometheus-fed rollout
+// (none without: their absence is what says "not comparable" there).
 func TestLatencyStatus(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name      string
 		secondary bool
 		want      string
+		wantHist  map[string]uint64 // MetricComparedLatency's count by side
 	}{
-		{"no secondary", false, diff.LatencyNotComparable},
-		{"a secondary", true, diff.LatencyOK},
+		{"no secondary", false, diff.LatencyNotComparable, map[string]uint64{}},
+		{"a secondary", true, diff.LatencyOK, map[string]uint64{"legacy": 50, "candidate": 50}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -48,6 +54,20 @@ func TestLatencyStatus(t *testing.T) {
 				if s.Verdict != "pass" {
 					t.Errorf("%s: verdict %s %v, want pass", name, s.Verdict, s.Reasons)
 				}
+			}
+			rec := httptest.NewRecorder()
+			metricsHandler(res, func() int64 { return 0 }).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := parser.TextToMetricFamilies(rec.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist := map[string]uint64{}
+			for _, m := range fams[MetricComparedLatency].GetMetric() {
+				hist[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
+			}
+			if d := cmp.Diff(tt.wantHist, hist); d != "" {
+				t.Errorf("%s samples by side (-want +got):\n%s", MetricComparedLatency, d)
 			}
 		})
 	}

@@ -85,7 +85,7 @@ func newRolloutPlanCmd(a *app) *cobra.Command {
 type rolloutRunFlags struct {
 	plan, mirrors, backend, tokenFile string
 	source, backendTokenFile          string
-	prometheus                        string
+	prometheus, sourceSelector        string
 	failSafeAfter, metricsListen      string
 	restart, acceptPlanChange         bool
 

@@ -21,7 +21,7 @@ const (
 	doorNGINX   = "nginx:"
 	// sourceBackend measures with the front door that sets the weight.
 	sourceBackend = "backend"
-	// sourcePrometheus sums the fleet's mirrors from one Prometheus.
+	// sourcePrometheus sums the fleet's mirrors, or taps, from one Prometheus.
 	sourcePrometheus = "prometheus:"
 )
 
@@ -32,7 +32,8 @@ func addDoorFlags(fl *pflag.FlagSet, f *rolloutRunFlags) {
 	fl.StringVar(&f.backendTokenFile, "backend-token-file", "", "file holding the bearer token of the nginx backend's admin location")
 	fl.StringVar(&f.prometheus, "prometheus", "", "base URL of the Prometheus that the plan's prometheus gates query (an entry's url: overrides it)")
 	fl.StringVar(&f.source, "source", "", `what a step is judged on: "mirror" (the mirrors' windows), "backend" (the served and 5xx counts `+
-		`of the haproxy or nginx backend), "prometheus:URL" (every mirror's /metrics summed by one Prometheus) (default: mirror with --mirror, else backend)`)
+		`of the haproxy or nginx backend), "prometheus:URL" (every mirror's or tap's /metrics summed by one Prometheus) (default: mirror with --mirror, else backend)`)
+	fl.StringVar(&f.sourceSelector, "source-selector", "", `PromQL label matchers that narrow a prometheus: source to the fleet, e.g. 'job="edge"'`)
 }
 
 // doors are what the controller sets the weight with and measures on.
@@ -129,6 +130,9 @@ func openDoors(ctx context.Context, f rolloutRunFlags, p *rollout.Plan, admins [
 			source = doorMirror
 		}
 	}
+	if f.sourceSelector != "" && !strings.HasPrefix(source, sourcePrometheus) {
+		return d, fmt.Errorf("--source-selector narrows a prometheus: source, not %q", source)
+	}
 	switch {
 	case source == doorMirror:
 		if err := needFleet("--source mirror"); err != nil {
@@ -145,7 +149,7 @@ func openDoors(ctx context.Context, f rolloutRunFlags, p *rollout.Plan, admins [
 		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return d, fmt.Errorf("--source %q: want prometheus: and the http(s) URL of a Prometheus", source)
 		}
-		ps := &rollout.PrometheusSource{URL: base}
+		ps := &rollout.PrometheusSource{URL: base, Selector: f.sourceSelector}
 		if err := ps.Check(ctx); err != nil {
 			return d, fmt.Errorf("--source: %w", err)
 		}

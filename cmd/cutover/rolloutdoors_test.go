@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +50,7 @@ func TestFrontDoorFlagsRefused(t *testing.T) {
 		{"bad --prometheus", []string{"rollout", "run", "--state", state, "--plan", promPlan, "--mirror", "http://" + closed, "--prometheus", "localhost:9090"}, "want the http(s) URL of a Prometheus"},
 		{"prometheus gate with max and min", []string{"rollout", "plan", "--plan", badPromPlan}, "needs one of max or min"},
 		{"prometheus source not a URL", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "prometheus:" + closed}, "want prometheus: and the http(s) URL"},
+		{"selector without prometheus", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source-selector", `job="x"`}, "--source-selector narrows a prometheus: source"},
 		{"prometheus source unreachable", []string{"rollout", "run", "--state", state, "--plan", plan, "--mirror", "http://" + closed, "--source", "prometheus:http://" + closed}, "connection refused"},
 		{"nginx-split without token", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy"}, "--token-file is required"},
 		{"nginx-split short token", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy", "--token-file", short}, "at least 16"},
@@ -105,24 +104,18 @@ func TestNGINXSplitCLIRollout(t *testing.T) {
 func TestPrometheusSourceCLIRollout(t *testing.T) {
 	admin, m, token := mirrorForRollout(t)
 	prom := testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: []string{strings.TrimPrefix(admin, "http://")}, BearerToken: "tok"})
-	for i := 0; ; i++ { // the first scrape
-		if resp, err := http.Get(prom.URL + "/api/v1/query?query=cutover_mirror_exchanges_total"); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(b), "cutover_mirror_exchanges_total") {
-				break
-			}
-		}
-		if i == 100 {
-			t.Fatal("prometheus never scraped the mirror")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForSeries(t, prom.URL, "cutover_mirror_exchanges_total")
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "plan.yaml")
 	os.WriteFile(plan, []byte("name: canary\nsteps: [50, 100]\nhold: 3s\nmin_requests: 10\ninterval: 1s\ngates: {latency: {disabled: true}, differences: {min_compared: 10}}\n"), 0o644)
+	// A selector that matches no series leaves nothing to judge on.
+	code, _, stderr := runCLI(t, "rollout", "run", "--state", filepath.Join(dir, "other.db"), "--plan", plan,
+		"--mirror", admin, "--admin-token-file", token, "--source", "prometheus:"+prom.URL, "--source-selector", `job="elsewhere"`)
+	if code != 2 || !strings.Contains(stderr, "no cutover_mirror_exchanges_total or cutover_tap_exchanges_total series") {
+		t.Errorf("a selector matching nothing: exit %d, %q; want 2 and the series named", code, stderr)
+	}
 	code, stdout, stderr := runCLI(t, "rollout", "run", "--state", filepath.Join(dir, "cutover.db"), "--plan", plan,
-		"--mirror", admin, "--admin-token-file", token, "--source", "prometheus:"+prom.URL)
+		"--mirror", admin, "--admin-token-file", token, "--source", "prometheus:"+prom.URL, "--source-selector", `job="cutover"`)
 	if code != 0 || !strings.Contains(stdout, `rollout "canary": promoted at 100%`) || m.Weight() != 100 {
 		t.Errorf("rollout run: exit %d, %q, mirror at %g; log:\n%s", code, stdout, m.Weight(), stderr)
 	}

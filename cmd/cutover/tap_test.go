@@ -94,18 +94,30 @@ gates:
 // answers are legacy's is promoted (exit 0), its latency gates
 // not_applicable at every look, never holding or failing it; a candidate
 // that changes one endpoint's answers is rolled back (exit 1) by the
-// differences gate, HAProxy's candidate weight back to 0.
+// differences gate, HAProxy's candidate weight back to 0. The same holds
+// when the rollout reads the tap only through a real Prometheus scraping
+// its /metrics (--source prometheus:URL), as a fleet of taps would be.
 func TestRolloutGatesOnTap(t *testing.T) {
-	t.Run("faithful", func(t *testing.T) {
-		// The one change is on a path the clients never ask for.
-		rolloutOnTap(t, &testbed.FieldChange{Path: "/never-asked", Field: "price", Value: json.RawMessage("0")}, 0)
-	})
-	t.Run("answers change", func(t *testing.T) {
-		rolloutOnTap(t, &testbed.FieldChange{Path: "/api/items/7", Field: "price", Value: json.RawMessage("999")}, 1)
-	})
+	// The one change of the faithful candidate is on a path the clients
+	// never ask for.
+	faithful := &testbed.FieldChange{Path: "/never-asked", Field: "price", Value: json.RawMessage("0")}
+	changed := &testbed.FieldChange{Path: "/api/items/7", Field: "price", Value: json.RawMessage("999")}
+	for _, tt := range []struct {
+		name       string
+		change     *testbed.FieldChange
+		prometheus bool
+		wantCode   int
+	}{
+		{"faithful", faithful, false, 0},
+		{"answers change", changed, false, 1},
+		{"faithful through prometheus", faithful, true, 0},
+		{"answers change through prometheus", changed, true, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) { rolloutOnTap(t, tt.change, tt.prometheus, tt.wantCode) })
+	}
 }
 
-func rolloutOnTap(t *testing.T, change *testbed.FieldChange, wantCode int) {
+func rolloutOnTap(t *testing.T, change *testbed.FieldChange, viaPrometheus bool, wantCode int) {
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("live capture needs root")
@@ -147,8 +159,16 @@ func rolloutOnTap(t *testing.T, change *testbed.FieldChange, wantCode int) {
 	}
 	itemsLoad(t, hp.URL, 2, 5*time.Millisecond)
 
-	code, stdout, stderr := runCLI(t, "rollout", "--state", state, "run", "--plan", plan, "--mirror", "http://"+admin,
-		"--admin-token-file", token, "--backend", "haproxy:"+hp.Socket+"?backend=app&legacy=legacy&candidate=candidate")
+	args := []string{"rollout", "--state", state, "run", "--plan", plan,
+		"--backend", "haproxy:" + hp.Socket + "?backend=app&legacy=legacy&candidate=candidate"}
+	if viaPrometheus {
+		prom := testbed.StartPrometheusForTest(t, testbed.PrometheusConfig{Targets: []string{admin}, BearerToken: "tok"})
+		waitForSeries(t, prom.URL, "cutover_tap_exchanges_total")
+		args = append(args, "--source", "prometheus:"+prom.URL)
+	} else {
+		args = append(args, "--mirror", "http://"+admin, "--admin-token-file", token)
+	}
+	code, stdout, stderr := runCLI(t, args...)
 	if code != wantCode {
 		t.Fatalf("rollout exit %d, want %d (%s%s)", code, wantCode, stdout, stderr)
 	}
@@ -214,6 +234,31 @@ func rolloutOnTap(t *testing.T, change *testbed.FieldChange, wantCode int) {
 	}
 	if passed != 3 {
 		t.Errorf("%d steps passed their gates, want 3", passed)
+	}
+}
+
+// waitForSeries waits until the Prometheus at base has scraped a series
+// of metric.
+func waitForSeries(t *testing.T, base, metric string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/api/v1/query?query=count(" + metric + ")")
+		if err == nil {
+			var r struct {
+				Data struct {
+					Result []json.RawMessage `json:"result"`
+				} `json:"data"`
+			}
+			json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			if len(r.Data.Result) > 0 {
+				return
+			}
+		}
+		if i == 150 {
+			t.Fatalf("prometheus never scraped a %s series", metric)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
