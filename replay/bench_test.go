@@ -2,12 +2,11 @@ package replay
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cutover/cutover/internal/testbed"
 )
 
 // BenchmarkRead reads pace.pcap.gz (6,000 requests on 16 connections, with
@@ -25,19 +24,7 @@ func BenchmarkRead(b *testing.B) {
 }
 
 func benchmarkRead(b *testing.B, lean bool) {
-	f, err := os.Open(filepath.Join("testdata", "pace.pcap.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := testbed.ReadFileForTest(b, filepath.Join("testdata", "pace.pcap.gz"))
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -23,7 +23,11 @@
 # request skipped as queue_full instead of sent). KEEP=DIR keeps each tap
 # round's summary JSON and access log there; TAP_ENV (e.g. GOMAXPROCS=1)
 # is the tap's environment. STEADY=0 skips the steady
-# run; STEADY_ONLY=1 runs only it.
+# run; STEADY_ONLY=1 runs only it. CONTROL=1 (with RATE) adds a control
+# round before each tap round: legacy's clients while a second wrk sends
+# the candidate the same requests at the same rate, keep-alive, and no tap:
+# what serving every request twice on these 2 cores costs legacy's clients,
+# so that the tap's own share is the tap round against the control.
 set -euo pipefail
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin
 cd "$(dirname "$0")/.."
@@ -123,7 +127,7 @@ item7() { grep -c '"uri":"/api/items/7"' "$log" || true; }
 ep='.endpoints[] | select(.endpoint=="GET /api/items/{id}")'
 
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') rate=$rate conns=$conns dur=$dur"
-echo "load rate_off p50_off p99_off rate_on p50_on p99_on nginx_items tap_compared tap_requests kernel_drops tap_skipped nginx_item7 tap_different reported_fields tap_cpu_us_per_req"
+echo "load rate_off p50_off p99_off rate_on p50_on p99_on nginx_items tap_compared tap_requests kernel_drops tap_skipped nginx_item7 tap_different reported_fields tap_cpu_us_per_req${CONTROL:+ rate_ctl p50_ctl p99_ctl}"
 for load in $loads; do
   case $load in
   keepalive) args=(-t2 -c"$conns" -d"$dur" -s "$work/items.lua") ;;
@@ -132,6 +136,14 @@ for load in $loads; do
   esac
   for r in $(seq "$rounds"); do
     off=$(wrkrun "${args[@]}" "$legacy")
+    ctl=""
+    if [ "${CONTROL:-0}" = 1 ]; then
+      wrk -t2 -c64 -d"$(( ${dur%s} + 2 ))s" -s "$work/items.lua" "$candidate" >/dev/null 2>&1 &
+      cw=$!
+      sleep 1
+      ctl=" $(wrkrun "${args[@]}" "$legacy")"
+      wait $cw || true
+    fi
     # wrk stops with a request in flight on each connection: NGINX logs
     # those as it finishes them, after wrk has exited.
     sleep 1
@@ -154,7 +166,7 @@ for load in $loads; do
     drops=$(jq '.extra.tap.kernel_drops' "$work/tap.json")
     [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$work/tap.json" "$KEEP/$load-$r.json" && cp "$log" "$KEEP/$load-$r.log"
     us=$(awk -v t=$((c1 - c0)) -v n="$read_n" 'BEGIN { if (n > 0) printf "%.1f", t * 10000 / n; else print "-" }')
-    echo "$load $off $on $n $compared $read_n $drops $skipped $n7 $different $fields $us"
+    echo "$load $off $on $n $compared $read_n $drops $skipped $n7 $different $fields $us$ctl"
   done
 done
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/')"

@@ -2,11 +2,8 @@ package tap
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -29,19 +26,7 @@ import (
 //	go test ./tap -run '^$' -bench TapStream -benchtime 5x -cpuprofile /tmp/tap.prof
 func BenchmarkTapStream(b *testing.B) {
 	bed := testbed.StartForTest(b, testbed.Config{EdgeCandidate: &testbed.FieldChange{Path: "/api/items/7", Field: "price", Value: json.RawMessage("999")}})
-	f, err := os.Open(filepath.Join("..", "replay", "testdata", "pace.pcap.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := testbed.ReadFileForTest(b, filepath.Join("..", "replay", "testdata", "pace.pcap.gz"))
 	client := upstream.New(upstream.Config{Timeout: 5 * time.Second, MaxConnsPerTarget: 256})
 	defer client.Close()
 	cfg := Config{Candidate: mustURL(b, bed.EdgeCandidate.URL)}

@@ -1,9 +1,13 @@
 package testbed
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -31,4 +35,26 @@ func StartForTest(t testing.TB, cfg Config) *Bed {
 		b.Stop()
 	})
 	return b
+}
+
+// ReadFileForTest reads a test data file whole, gunzipped when its name
+// ends in .gz (captures are kept compressed under testdata/).
+func ReadFileForTest(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(path, ".gz") {
+		return b
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
 }
