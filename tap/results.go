@@ -40,6 +40,10 @@ type Results struct {
 	started       time.Time
 	// legacy and candidate are what each side answered in the whole run.
 	legacy, candidate servedCounts
+	// warm holds the run's first comparisons until legacy's noise is
+	// first learned (warmup.go); with a secondary, noise is measured with
+	// every exchange, and it is done from the start.
+	warm warmup
 	// alike, with a secondary, is the histogram of the times measured alike
 	// (MetricComparedLatency), for a Prometheus that a rollout reads.
 	alike *prometheus.HistogramVec
@@ -73,8 +77,17 @@ func NewResults(cfg diff.AggregatorConfig, secondary bool) *Results {
 		r.alike.WithLabelValues("legacy")
 		r.alike.WithLabelValues("candidate")
 	}
+	if secondary {
+		r.warm.done.Store(true)
+	}
 	r.cur.Store(r.newWindow(""))
 	return r
+}
+
+// record counts a comparison in the run and its current window.
+func (r *Results) record(c *diff.Comparison) {
+	r.main.Record(c)
+	r.cur.Load().agg.Record(c)
 }
 
 func (r *Results) newWindow(id string) *window {
@@ -98,11 +111,12 @@ func (r *Results) Skip(endpoint, reason string) {
 }
 
 // AddNoiseSample learns noise from two answers of legacy, compared once
-// for the run and its window.
+// for the run and its window; the first one ends the warm-up.
 func (r *Results) AddNoiseSample(req diff.Request, first, second *diff.Response) {
 	n := r.main.CompareNoise(req, first, second)
 	r.main.RecordNoise(n)
 	r.cur.Load().agg.RecordNoise(n)
+	r.warm.end(r.record)
 }
 
 // Add counts an exchange.
@@ -115,9 +129,9 @@ func (r *Results) Add(ex *diff.Exchange) {
 			c.errors.Add(1)
 		}
 	}
-	c := r.main.Compare(ex) // once, for the run and its window
-	r.main.Record(c)
-	w.agg.Record(c)
+	if c := r.main.Compare(ex); !r.warm.hold(c, time.Now(), r.record) { // once, for the run and its window
+		r.record(c)
+	}
 	if r.mainLat != nil && !ex.Secondary.Failed() && !ex.Candidate.Failed() {
 		// Judged alike: the secondary takes legacy's place, both sent by
 		// the same sender. Only latency is read from these.
@@ -139,8 +153,12 @@ func (r *Results) observeLegacy(a *diff.Response) {
 	}
 }
 
-// Summary is the summary JSON of the whole run.
-func (r *Results) Summary() diff.Summary { return r.summarize(r.main, r.mainLat) }
+// Summary is the summary JSON of the whole run. It ends the warm-up: what
+// it holds is counted in every summary.
+func (r *Results) Summary() diff.Summary {
+	r.warm.end(r.record)
+	return r.summarize(r.main, r.mainLat)
+}
 
 func (r *Results) summarize(agg, lat *diff.Aggregator) diff.Summary {
 	s := agg.Summary(SourceName)

@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -68,6 +69,50 @@ func TestLatencyStatus(t *testing.T) {
 			}
 			if d := cmp.Diff(tt.wantHist, hist); d != "" {
 				t.Errorf("%s samples by side (-want +got):\n%s", MetricComparedLatency, d)
+			}
+		})
+	}
+}
+
+// Legacy's noise is learned from the traffic: exchanges compared before
+// the first noise sample are held and recorded with it, so that legacy's
+// own request ids do not count as differences at the start of a run; a
+// real difference still counts, and Summary counts what is still held.
+func TestWarmupHoldsUntilNoiseIsLearned(t *testing.T) {
+	t.Parallel()
+	answer := func(id, price string) *diff.Response {
+		return &diff.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {id}},
+			Body: []byte(`{"id":1,"price":` + price + `}`), Total: time.Millisecond}
+	}
+	req := diff.Request{Method: "GET", URI: "/api/items/1"}
+	for _, tt := range []struct {
+		name          string
+		noise         bool // a noise sample comes after the exchanges
+		wantDifferent int64
+	}{
+		{"noise learned after the first exchanges", true, 1},
+		{"no noise sample before the summary", false, 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := NewResults(diff.AggregatorConfig{}, false)
+			for i := range 5 {
+				price := "1"
+				if i == 3 {
+					price = "2" // a real difference
+				}
+				res.Add(&diff.Exchange{Time: time.Now(), Request: req, Legacy: answer(fmt.Sprint("l", i), "1"), Candidate: answer(fmt.Sprint("c", i), price)})
+			}
+			if c, _ := res.Counts(); c.Requests != 0 {
+				t.Errorf("%d exchanges recorded before any noise was learned, want them held", c.Requests)
+			}
+			if tt.noise {
+				res.AddNoiseSample(req, answer("a", "1"), answer("b", "1"))
+			}
+			s := res.Summary()
+			got := [2]int64{s.Counts.Compared, s.Counts.Different}
+			if d := cmp.Diff([2]int64{5, tt.wantDifferent}, got); d != "" {
+				t.Errorf("compared, different (-want +got):\n%s", d)
 			}
 		})
 	}
