@@ -30,6 +30,10 @@ func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 	t.Parallel()
 	cap := filepath.Join("..", "..", "replay", "testdata", "any.pcap")
 	noDir := filepath.Join(t.TempDir(), "missing", "out.json")
+	empty := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	mirror := []string{"mirror", "--legacy", "http://127.0.0.1:1", "--candidate", "http://127.0.0.1:1"}
 	replay := []string{"replay", cap, "--against-recorded", "--candidate", "http://127.0.0.1:1"}
 	tests := []struct {
@@ -44,6 +48,8 @@ func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 		{"mirror idle-timeout 0", append(mirror, "--idle-timeout", "0"), "invalid --idle-timeout 0s"},
 		{"mirror memory-limit too small", append(mirror, "--memory-limit", "1000"), "invalid --memory-limit 1000: must be at least 67108864"},
 		{"mirror body-budget over half the memory", append(mirror, "--memory-limit", "134217728", "--body-budget", "67108864"), "invalid --body-budget 67108864: must be at most (--memory-limit - 33554432) / 2 = 50331648"},
+		{"mirror empty token file", append(mirror, "--admin-token-file", empty), "--admin-token-file " + empty + " is empty"},
+		{"nginx-split empty token file", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy", "--token-file", empty}, "--token-file " + empty + " is empty"},
 		{"mirror sample NaN", append(mirror, "--sample", "NaN"), "invalid --sample NaN"},
 		{"mirror unwritable json", append(mirror, "--json", noDir), "--json " + noDir},
 		{"mirror report is a directory", append(mirror, "--report", t.TempDir()), "is a directory"},

@@ -162,15 +162,9 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid flags: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	var token string
-	if f.adminTokenFile != "" {
-		b, err := os.ReadFile(f.adminTokenFile)
-		if err != nil {
-			return fmt.Errorf("--admin-token-file: %w", err)
-		}
-		if token = strings.TrimSpace(string(b)); token == "" {
-			return fmt.Errorf("--admin-token-file %s is empty", f.adminTokenFile)
-		}
+	token, err := readToken("--admin-token-file", f.adminTokenFile)
+	if err != nil {
+		return err
 	}
 	agg, err := newAggregator(f.rulesPath)
 	if err != nil {

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,11 +57,10 @@ func runNGINXSplit(a *app, f nginxSplitFlags) error {
 	if f.tokenFile == "" {
 		return errors.New("--token-file is required: the admin location sets the weight of live traffic")
 	}
-	b, err := os.ReadFile(f.tokenFile)
-	if err != nil {
-		return fmt.Errorf("--token-file: %w", err)
+	var err error
+	if f.cfg.Token, err = readToken("--token-file", f.tokenFile); err != nil {
+		return err
 	}
-	f.cfg.Token = strings.TrimSpace(string(b))
 	files, err := nginxsplit.Render(f.cfg)
 	if err != nil {
 		return err

@@ -150,13 +150,9 @@ func runRollout(ctx context.Context, a *app, rf *rolloutFlags, f rolloutRunFlags
 			admins = append(admins, m)
 		}
 	}
-	var token string
-	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
-		if err != nil {
-			return fmt.Errorf("--admin-token-file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := readToken("--admin-token-file", f.tokenFile)
+	if err != nil {
+		return err
 	}
 	if f.lease, err = f.parseLease(p.Interval); err != nil {
 		return err

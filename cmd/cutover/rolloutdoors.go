@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -105,11 +104,11 @@ func openDoors(ctx context.Context, f rolloutRunFlags, p *rollout.Plan, admins [
 		if f.backendTokenFile == "" {
 			return d, errors.New("--backend nginx: needs --backend-token-file (the split's admin token)")
 		}
-		tok, err := os.ReadFile(f.backendTokenFile)
+		tok, err := readToken("--backend-token-file", f.backendTokenFile)
 		if err != nil {
-			return d, fmt.Errorf("--backend-token-file: %w", err)
+			return d, err
 		}
-		n, err := rollout.NewNGINXSplit(strings.TrimPrefix(b, doorNGINX), strings.TrimSpace(string(tok)))
+		n, err := rollout.NewNGINXSplit(strings.TrimPrefix(b, doorNGINX), tok)
 		if err != nil {
 			return d, fmt.Errorf("--backend: %w", err)
 		}

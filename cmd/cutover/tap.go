@@ -155,15 +155,9 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 		}
 		*t.dst = u
 	}
-	var token string
-	if f.adminTokenFile != "" {
-		b, err := os.ReadFile(f.adminTokenFile)
-		if err != nil {
-			return fmt.Errorf("--admin-token-file: %w", err)
-		}
-		if token = strings.TrimSpace(string(b)); token == "" {
-			return fmt.Errorf("--admin-token-file %s is empty", f.adminTokenFile)
-		}
+	token, err := readToken("--admin-token-file", f.adminTokenFile)
+	if err != nil {
+		return err
 	}
 	rules, err := readRules(f.rulesPath)
 	if err != nil {
