@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/cutover/cutover/diff"
+	"github.com/cutover/cutover/reports"
 )
 
 // newAggregator builds the diff engine from an optional rules file, as
@@ -33,6 +34,22 @@ func writeSummaryFile(path string, s diff.Summary) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	})
+}
+
+// writeResults writes what a run that ended gives: the summary JSON and
+// the HTML report where their flags ask for them, then the text summary.
+func (a *app) writeResults(jsonPath, reportPath string, s *diff.Summary) error {
+	if jsonPath != "" {
+		if err := writeSummaryFile(jsonPath, *s); err != nil {
+			return err
+		}
+	}
+	if reportPath != "" {
+		if err := writeHTMLReport(reportPath, s); err != nil {
+			return err
+		}
+	}
+	return reports.Text(a.stdout, s)
 }
 
 // verdictOf maps a summary to the exit code contract: a failed verdict is

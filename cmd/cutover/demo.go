@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/demo"
-	"github.com/cutover/cutover/reports"
 )
 
 type demoFlags struct {
@@ -43,17 +42,7 @@ Lua module ('make demo' installs it).`,
 			if err != nil {
 				return err
 			}
-			if f.jsonPath != "" {
-				if err := writeSummaryFile(f.jsonPath, s); err != nil {
-					return err
-				}
-			}
-			if f.report != "" {
-				if err := writeHTMLReport(f.report, &s); err != nil {
-					return err
-				}
-			}
-			if err := reports.Text(a.stdout, &s); err != nil {
+			if err := a.writeResults(f.jsonPath, f.report, &s); err != nil {
 				return err
 			}
 			if f.jsonPath != "" {

@@ -17,7 +17,6 @@ import (
 	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/upstream"
 	"github.com/cutover/cutover/mirror"
-	"github.com/cutover/cutover/reports"
 )
 
 type mirrorFlags struct {
@@ -223,17 +222,7 @@ func runMirror(ctx context.Context, a *app, f mirrorFlags) error {
 				return fmt.Errorf("mirror: %w", err)
 			}
 			s := summary()
-			if f.jsonPath != "" {
-				if err := writeSummaryFile(f.jsonPath, s); err != nil {
-					return err
-				}
-			}
-			if f.reportPath != "" {
-				if err := writeHTMLReport(f.reportPath, &s); err != nil {
-					return err
-				}
-			}
-			if err := reports.Text(a.stdout, &s); err != nil {
+			if err := a.writeResults(f.jsonPath, f.reportPath, &s); err != nil {
 				return err
 			}
 			return verdictOf(s)

@@ -20,7 +20,6 @@ import (
 
 	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/upstream"
-	"github.com/cutover/cutover/reports"
 	"github.com/cutover/cutover/tap"
 )
 
@@ -230,17 +229,7 @@ func runTap(ctx context.Context, a *app, f tapFlags) error {
 	if b, err := jsonRaw(out); err == nil {
 		s.Extra["tap"] = b
 	}
-	if f.jsonPath != "" {
-		if err := writeSummaryFile(f.jsonPath, s); err != nil {
-			return err
-		}
-	}
-	if f.reportPath != "" {
-		if err := writeHTMLReport(f.reportPath, &s); err != nil {
-			return err
-		}
-	}
-	if err := reports.Text(a.stdout, &s); err != nil {
+	if err := a.writeResults(f.jsonPath, f.reportPath, &s); err != nil {
 		return err
 	}
 	if runErr != nil {
