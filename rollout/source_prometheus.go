@@ -19,9 +19,10 @@ import (
 
 // PrometheusSource measures a step from one Prometheus that scrapes every
 // mirror of the fleet (mirror/metrics.go), or every tap (tap/admin.go),
-// instead of polling each admin API. At each look it reads every mirror's counters and subtracts what
-// each series held when the window opened (a series that went down, its
-// mirror restarted, counts from 0 again), so the counts are the fleet's
+// instead of polling each admin API. At each look it reads every
+// exporter's counters and subtracts what each series held when the window
+// opened (a series that went down, its exporter restarted, counts from 0
+// again), so the counts are the fleet's
 // exact sums as of the last scrape; the latency verdict is the diff
 // engine's test on samples rebuilt from the summed compared-latency
 // histograms, and the pairs of each interval are rebuilt the same way.
