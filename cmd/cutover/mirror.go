@@ -99,7 +99,7 @@ not run.`,
 	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request or response body compared, in bytes")
 	fl.IntVar(&f.queue, "queue", 1024, "shadow copies waiting at most; beyond, dropped as queue_full")
 	fl.Int64Var(&f.bodyBudget, "body-budget", 256<<20, "body bytes all requests in flight may hold for comparison; beyond, served but skipped as body_budget")
-	fl.Int64Var(&f.memoryLimit, "memory-limit", 1<<30, "bytes of memory the mirror may use in all (resident; GOMEMLIMIT wins): at least 32 MiB more than twice --body-budget")
+	fl.Int64Var(&f.memoryLimit, "memory-limit", 1<<30, "bytes of memory the mirror should use in all (resident; Go's soft limit plus a reserve, which a busy CPU can see passed; GOMEMLIMIT wins): at least 32 MiB more than twice --body-budget")
 	fl.Int64Var(&f.queueBytes, "queue-bytes", 0, "former name of --body-budget")
 	_ = fl.MarkDeprecated("queue-bytes", "use --body-budget")
 	fl.IntVar(&f.noiseSamples, "noise-samples", diff.DefaultNoiseSamples, noiseSamplesUsage)
