@@ -87,33 +87,48 @@ func removeHopByHop(h http.Header) {
 // away: the request then reaches neither side.
 func readRequestBody(r *http.Request, max int64, acct *account) (body []byte, rest io.Reader, reason, fault string) {
 	if r.ContentLength > 0 {
-		if !acct.takeBody(r.ContentLength) {
+		if body = acct.requestBuffer(int(r.ContentLength)); body == nil {
 			return nil, r.Body, ReasonBodyBudget, ""
 		}
-		body = make([]byte, r.ContentLength)
+		body = body[:r.ContentLength]
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, nil, "", bodyFault(err)
 		}
 		return body, nil, "", ""
 	}
-	// Chunked: the length is known at the end.
-	var buf bytes.Buffer
-	chunk := int64(32 << 10)
-	for {
-		if !acct.takeBody(chunk) {
-			return nil, io.MultiReader(&buf, r.Body), ReasonBodyBudget, ""
+	// Chunked: the length is known at the end; the buffer doubles up to
+	// one byte past max, which tells a body over the cap.
+	for size := int(min(32<<10, max+1)); ; size = int(min(2*int64(size), max+1)) {
+		grown := acct.requestBuffer(size)
+		if grown == nil {
+			return nil, io.MultiReader(bytes.NewReader(body), r.Body), ReasonBodyBudget, ""
 		}
-		n, err := io.CopyN(&buf, r.Body, chunk)
-		if int64(buf.Len()) > max {
-			return nil, io.MultiReader(&buf, r.Body), ReasonBodyOverCap, ""
-		}
-		if err == io.EOF || (err == nil && n < chunk) {
-			return buf.Bytes(), nil, "", ""
-		}
-		if err != nil {
+		body = append(grown, body...)
+		n, err := fill(r.Body, body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		switch {
+		case int64(len(body)) > max:
+			return nil, io.MultiReader(bytes.NewReader(body), r.Body), ReasonBodyOverCap, ""
+		case err == io.EOF:
+			return body, nil, "", ""
+		case err != nil:
 			return nil, nil, "", bodyFault(err)
 		}
 	}
+}
+
+// fill reads into p until it is full or r fails; unlike io.ReadFull, an
+// end of body is io.EOF and a body cut off stays io.ErrUnexpectedEOF.
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // bodyFault tells a client that went away from one that sent a malformed

@@ -95,9 +95,9 @@ type Outgoing struct {
 	// Config.MaxBody, negative keeps none. Past it the body is still read
 	// (and relayed) and the Response is marked BodyTruncated.
 	Keep int64
-	// Budget, when set, is asked for memory before a kept body grows; when
+	// Budget, when set, hands out the buffers a kept body grows into; when
 	// it refuses, nothing more is kept, BodyTruncated is set and so is
-	// OverBudget. The caller gives back what it took.
+	// OverBudget.
 	Budget Budget
 
 	// Set by Send.
@@ -117,14 +117,15 @@ type Relay interface {
 	Body(p []byte, more bool) error
 }
 
-// Budget bounds the memory that kept bodies hold. Take(n) reserves n bytes
-// and reports whether it could.
+// Budget bounds the memory that kept bodies hold. Buffer hands out an
+// empty buffer of capacity n (n > 0), or nil when it cannot spare n bytes;
+// the bytes count against it for as long as the buffer lives.
 type Budget interface {
-	Take(n int64) bool
+	Buffer(n int) []byte
 }
 
-// keeper keeps the first limit bytes of a body, asking budget before it
-// grows.
+// keeper keeps the first limit bytes of a body, in buffers from budget
+// when there is one.
 type keeper struct {
 	buf       []byte
 	limit     int64
@@ -142,20 +143,20 @@ func (k *keeper) reserve(n int64) {
 	k.grow(int(n))
 }
 
-// grow makes room for n more bytes in one allocation taken from budget.
+// grow makes room for n more bytes in one new buffer.
 func (k *keeper) grow(n int) bool {
 	if len(k.buf)+n <= cap(k.buf) {
 		return true
 	}
-	newCap := int64(max(2*cap(k.buf), len(k.buf)+n, 512))
-	newCap = min(newCap, k.limit)
-	if k.budget != nil && !k.budget.Take(newCap-int64(cap(k.buf))) {
+	newCap := int(min(int64(max(2*cap(k.buf), len(k.buf)+n, 512)), k.limit))
+	var b []byte
+	if k.budget == nil {
+		b = make([]byte, 0, newCap)
+	} else if b = k.budget.Buffer(newCap); b == nil {
 		k.refused, k.truncated, k.buf = true, true, nil
 		return false
 	}
-	b := make([]byte, len(k.buf), newCap)
-	copy(b, k.buf)
-	k.buf = b
+	k.buf = append(b, k.buf...)
 	return true
 }
 
