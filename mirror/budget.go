@@ -101,7 +101,9 @@ func (f freed) give() {
 // buffer is an empty buffer of capacity n whose bytes go back to the
 // budget once the collector has freed it. a.mu is held.
 func (a *account) buffer(n int) []byte {
-	buf := make([]byte, 0, n)
+	// Under 16 bytes Go may pack the buffer with other small objects,
+	// whose lives would then hold back its cleanup.
+	buf := make([]byte, 0, max(n, 16))
 	a.live += int64(n)
 	runtime.AddCleanup(&buf[:1][0], freed.give, freed{a, int64(n)})
 	return buf

@@ -50,9 +50,10 @@ func (f mirrorFlags) validate() error {
 		c.fail("invalid --memory-limit %d: must be at least %d", f.memoryLimit, 2*reservedMemory)
 	}
 	if b := cmp.Or(f.queueBytes, f.bodyBudget); c.err == nil && b > (f.memoryLimit-reservedMemory)/2 {
-		// Bodies held whole are live data; the collector (bodies
-		// released but not yet collected) and every connection's buffers
-		// need the other half of what Go manages.
+		// Bodies, live or not yet collected, stay within the budget;
+		// every connection's buffers and the rest of the heap, which Go
+		// lets grow to its limit before collecting (GOGC=400), need the
+		// other half of what Go manages.
 		c.fail("invalid --body-budget %d: must be at most (--memory-limit - %d) / 2 = %d", b, reservedMemory, (f.memoryLimit-reservedMemory)/2)
 	}
 	c.positive("workers", int64(f.workers))
@@ -99,7 +100,7 @@ not run.`,
 	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request or response body compared, in bytes")
 	fl.IntVar(&f.queue, "queue", 1024, "shadow copies waiting at most; beyond, dropped as queue_full")
 	fl.Int64Var(&f.bodyBudget, "body-budget", 256<<20, "body bytes all requests in flight may hold for comparison; beyond, served but skipped as body_budget")
-	fl.Int64Var(&f.memoryLimit, "memory-limit", 1<<30, "bytes of memory the mirror should use in all (resident; Go's soft limit plus a reserve, which a busy CPU can see passed; GOMEMLIMIT wins): at least 32 MiB more than twice --body-budget")
+	fl.Int64Var(&f.memoryLimit, "memory-limit", 1<<30, "bytes of memory the mirror should use in all (resident: Go's soft limit plus 32 MiB for the binary and memory outside Go's heap; GOMEMLIMIT wins): at least 32 MiB more than twice --body-budget")
 	fl.Int64Var(&f.queueBytes, "queue-bytes", 0, "former name of --body-budget")
 	_ = fl.MarkDeprecated("queue-bytes", "use --body-budget")
 	fl.IntVar(&f.noiseSamples, "noise-samples", diff.DefaultNoiseSamples, noiseSamplesUsage)
