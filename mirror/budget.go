@@ -105,6 +105,9 @@ func (a *account) buffer(n int) []byte {
 	// whose lives would then hold back its cleanup.
 	buf := make([]byte, 0, max(n, 16))
 	a.live += int64(n)
+	if a.done { // handed out after its request was counted: garbage once dropped
+		a.b.garbage.Add(int64(n))
+	}
 	runtime.AddCleanup(&buf[:1][0], freed.give, freed{a, int64(n)})
 	return buf
 }

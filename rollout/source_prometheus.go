@@ -44,7 +44,8 @@ type PrometheusSource struct {
 	mu  sync.Mutex
 	win *promWindow
 	// found are the series Check found, when Series is nil.
-	found *PromSeries
+	detecting sync.Mutex
+	found     *PromSeries
 }
 
 var _ Source = (*PrometheusSource)(nil)
@@ -75,25 +76,22 @@ func (s *PrometheusSource) Check(ctx context.Context) error {
 	return err
 }
 
-// names are the series to read: Series, or those Check finds (once).
+// names are the series to read: Series, or those Check finds (once; a
+// failed detection is tried again at the next call).
 func (s *PrometheusSource) names(ctx context.Context) (PromSeries, error) {
-	s.mu.Lock()
-	if s.Series != nil || s.found != nil {
-		defer s.mu.Unlock()
-		if s.Series != nil {
-			return *s.Series, nil
+	if s.Series != nil {
+		return *s.Series, nil
+	}
+	s.detecting.Lock()
+	defer s.detecting.Unlock()
+	if s.found == nil {
+		k, err := s.detectSeries(ctx)
+		if err != nil {
+			return PromSeries{}, err
 		}
-		return *s.found, nil
+		s.found = &k
 	}
-	s.mu.Unlock()
-	k, err := s.detectSeries(ctx)
-	if err != nil {
-		return PromSeries{}, err
-	}
-	s.mu.Lock()
-	s.found = &k
-	s.mu.Unlock()
-	return k, nil
+	return *s.found, nil
 }
 
 // match is the selector of the series, with more matchers.

@@ -2,13 +2,11 @@ package tap
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 
 	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/testbed"
-	"github.com/cutover/cutover/internal/upstream"
 )
 
 // serveAdmin serves a tap's admin API on loopback and returns its URL.
@@ -127,26 +124,9 @@ func scrapeTap(t *testing.T, admin, token string, families map[string]string) ma
 func TestMetricsCarryTheAccounting(t *testing.T) {
 	testbed.NeedRoot(t)
 	bed := testbed.StartForTest(t, testbed.Config{EdgeCandidate: itemSeven})
-	_, p, _ := net.SplitHostPort(bed.Legacy.Addr)
-	var port int
-	fmt.Sscan(p, &port)
-	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
-	defer client.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	live, err := OpenLive(ctx, "lo", PortFilter([]int{port}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
 	res := NewResults(edgeNoise(t), false)
 	admin := serveAdmin(t, res, AdminOptions{Token: "tok"})
-	var wg sync.WaitGroup
-	var runErr error
-	wg.Go(func() {
-		_, runErr = Run(ctx, Config{Candidate: mustURL(t, bed.EdgeCandidate.URL)}, live, client, res, zerolog.Nop())
-	})
-	time.Sleep(300 * time.Millisecond) // the live ring's own filter settles
+	stop := startLiveTap(t, bed, res)
 	for i := range 45 {
 		method, path := http.MethodGet, fmt.Sprintf("/api/items/%d", i%10+1)
 		if i >= 40 {
@@ -171,11 +151,7 @@ func TestMetricsCarryTheAccounting(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cancel()
-	wg.Wait()
-	if runErr != nil {
-		t.Fatal(runErr)
-	}
+	stop()
 
 	s := res.Summary()
 	if err := s.Counts.Check(); err != nil {

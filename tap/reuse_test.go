@@ -2,7 +2,6 @@ package tap
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/cutover/cutover/diff"
 	"github.com/cutover/cutover/internal/testbed"
-	"github.com/cutover/cutover/internal/upstream"
 )
 
 // TestTapReusedPorts: clients opening a new connection per request from
@@ -27,25 +23,8 @@ import (
 func TestTapReusedPorts(t *testing.T) {
 	testbed.NeedRoot(t)
 	bed := testbed.StartForTest(t, testbed.Config{EdgeCandidate: itemSeven})
-	_, p, _ := net.SplitHostPort(bed.Legacy.Addr)
-	var port int
-	fmt.Sscan(p, &port)
-	client := upstream.New(upstream.Config{Timeout: 5 * time.Second})
-	defer client.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	live, err := OpenLive(ctx, "lo", PortFilter([]int{port}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
 	res := NewResults(diff.AggregatorConfig{}, false)
-	var wg sync.WaitGroup
-	var runErr error
-	wg.Go(func() {
-		_, runErr = Run(ctx, Config{Candidate: mustURL(t, bed.EdgeCandidate.URL)}, live, client, res, zerolog.Nop())
-	})
-	time.Sleep(300 * time.Millisecond)
+	stop := startLiveTap(t, bed, res)
 	if err := os.Truncate(bed.Legacy.AccessLog, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +65,7 @@ func TestTapReusedPorts(t *testing.T) {
 		}
 		last = c.Requests
 	}
-	cancel()
-	wg.Wait()
-	if runErr != nil {
-		t.Fatal(runErr)
-	}
+	stop()
 	s := res.Summary()
 	if err := s.Counts.Check(); err != nil {
 		t.Error(err)
