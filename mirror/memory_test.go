@@ -69,8 +69,7 @@ func TestMemoryFollowsTheBodyBudget(t *testing.T) {
 		conns   = 200
 		stagger = 2 * time.Millisecond // arrivals over 0.4 s, under the time one answer takes: all 200 are open at once
 		size    = 10 << 20
-		budget  = 48 << 20
-		limit   = 128 << 20
+		limit   = 128 << 20 // --memory-limit 128MiB; --body-budget is 48MiB
 	)
 	target := bigAnswers(t, size)
 	bin := buildCutover(t)
@@ -78,7 +77,7 @@ func TestMemoryFollowsTheBodyBudget(t *testing.T) {
 		t.Run("sample "+sample, func(t *testing.T) {
 			cmd := exec.Command(bin, "mirror", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 				"--legacy", target, "--candidate", target, "--sample", sample, "--log-level", "warn",
-				"--max-body", strconv.Itoa(16<<20), "--body-budget", strconv.Itoa(budget), "--memory-limit", strconv.Itoa(limit), "--workers", "64", "--queue", "1024")
+				"--max-body", strconv.Itoa(16<<20), "--body-budget", "48MiB", "--memory-limit", "128MiB", "--workers", "64", "--queue", "1024")
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)

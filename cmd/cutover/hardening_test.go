@@ -48,6 +48,7 @@ func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 		{"mirror idle-timeout 0", append(mirror, "--idle-timeout", "0"), "invalid --idle-timeout 0s"},
 		{"mirror memory-limit too small", append(mirror, "--memory-limit", "1000"), "invalid --memory-limit 1000: must be at least 67108864"},
 		{"mirror body-budget over half the memory", append(mirror, "--memory-limit", "134217728", "--body-budget", "67108864"), "invalid --body-budget 67108864: must be at most (--memory-limit - 33554432) / 2 = 50331648"},
+		{"mirror body-budget in MB", append(mirror, "--body-budget", "48MB"), `invalid argument "48MB" for "--body-budget" flag: want a whole number of bytes, optionally with a unit`},
 		{"mirror empty token file", append(mirror, "--admin-token-file", empty), "--admin-token-file " + empty + " is empty"},
 		{"nginx-split empty token file", []string{"nginx-split", "--candidate", "10.0.0.2:80", "--legacy-upstream", "legacy", "--token-file", empty}, "--token-file " + empty + " is empty"},
 		{"mirror sample NaN", append(mirror, "--sample", "NaN"), "invalid --sample NaN"},

@@ -43,7 +43,7 @@ capture, malformed messages, TLS and other protocols).`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&cfg.json, "json", false, "print JSON lines (one per request, then a summary object)")
-	f.IntVar(&cfg.maxBody, "max-body", 8<<20, "body bytes kept per request; larger ones are skipped as body_over_cap")
+	bytesVar(f, &cfg.maxBody, "max-body", 8<<20, "body bytes kept per request; larger ones are skipped as body_over_cap")
 	f.StringVar(&cfg.tlsKeylog, "tls-keylog", "", tlsKeylogUsage)
 	return cmd
 }

@@ -66,7 +66,7 @@ Exit code: 0 pass, 1 verdict failed, 2 could not run.`,
 	fl.StringArrayVar(&f.filters, "filter", nil, "replay only matching requests: method=GET,HEAD path=/api/* host=*.example (repeatable)")
 	fl.Float64Var(&f.rate, "rate", 0, "at most this many requests per second (0: no cap)")
 	fl.IntVar(&f.limit, "limit", 0, "stop after sending this many requests (0: all)")
-	fl.IntVar(&f.maxBody, "max-body", 8<<20, "body bytes kept per message; larger requests are skipped as body_over_cap")
+	bytesVar(fl, &f.maxBody, "max-body", 8<<20, "body bytes kept per message; larger requests are skipped as body_over_cap")
 	fl.BoolVar(&f.unsafe, "unsafe", false, "also replay POST, PUT, PATCH, DELETE and other unsafe methods")
 	fl.BoolVar(&f.againstRecorded, "against-recorded", false, "compare the candidate with the answers recorded in the capture")
 	fl.StringVar(&f.jsonPath, "json", "", "write the summary JSON here")
