@@ -47,14 +47,14 @@ func (f mirrorFlags) validate() error {
 	c.notNegative("queue-bytes", f.queueBytes) // deprecated: 0 means unset
 	c.positive("body-budget", f.bodyBudget)
 	if f.memoryLimit < 2*reservedMemory {
-		c.fail("invalid --memory-limit %d: must be at least %d", f.memoryLimit, 2*reservedMemory)
+		c.fail("invalid --memory-limit %s: must be at least %s", formatBytes(f.memoryLimit), formatBytes(2*reservedMemory))
 	}
 	if b := cmp.Or(f.queueBytes, f.bodyBudget); c.err == nil && b > (f.memoryLimit-reservedMemory)/2 {
 		// Bodies, live or not yet collected, stay within the budget;
 		// every connection's buffers and the rest of the heap, which Go
 		// lets grow to its limit before collecting (GOGC=400), need the
 		// other half of what Go manages.
-		c.fail("invalid --body-budget %d: must be at most (--memory-limit - %d) / 2 = %d", b, reservedMemory, (f.memoryLimit-reservedMemory)/2)
+		c.fail("invalid --body-budget %s: must be at most (--memory-limit - %s) / 2 = %s", formatBytes(b), formatBytes(reservedMemory), formatBytes((f.memoryLimit-reservedMemory)/2))
 	}
 	c.positive("workers", int64(f.workers))
 	c.duration("shadow-timeout", f.shadowTimeout)
