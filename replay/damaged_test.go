@@ -53,7 +53,8 @@ func TestDamagedAnswers(t *testing.T) {
 		}, 17},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			path := tcpdump(t, bedPort(t, c.addr), func() { c.traffic(t, c.addr) })
+			port := bedPort(t, c.addr)
+			path := tcpdump(t, port, func() { c.traffic(t, c.addr) })
 			n := 0
 			data := rewrite(t, path, false, func(_ int, tcp *layers.TCP) bool {
 				if len(tcp.Payload) == 0 || int(tcp.SrcPort) != bedPort(t, c.addr) {
@@ -69,7 +70,7 @@ func TestDamagedAnswers(t *testing.T) {
 			if err := os.WriteFile(damaged, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			want := tsharkRequests(t, damaged)
+			want := tsharkRequests(t, damaged, port)
 			recs, st := readPath(t, damaged, ReadConfig{Responses: true})
 			lost := 0
 			for _, r := range recs {

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -31,10 +32,12 @@ func run(t testing.TB, name string, args ...string) string {
 	return out.String()
 }
 
-// tsharkRequests is how many HTTP requests tshark finds in a capture.
-func tsharkRequests(t testing.TB, path string) int {
+// tsharkRequests is how many HTTP requests tshark finds in a capture of
+// HTTP on port. The port is named: a test bed's port is a random one, which
+// tshark may take for another protocol's (and then lists no request).
+func tsharkRequests(t testing.TB, path string, port int) int {
 	t.Helper()
-	out := run(t, "tshark", "-n", "-r", path, "-Y", "http.request", "-T", "fields", "-e", "frame.number")
+	out := run(t, "tshark", "-n", "-r", path, "-d", fmt.Sprintf("tcp.port==%d,http", port), "-Y", "http.request", "-T", "fields", "-e", "frame.number")
 	return strings.Count(out, "\n")
 }
 
