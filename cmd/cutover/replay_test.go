@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cutover/cutover/diff"
@@ -38,10 +39,6 @@ func TestReplay(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		// Two NGINX instances of the same edge answer alike: the secondary
-		// stands in for a faithful candidate.
-		{"faithful", append([]string{"replay", capture, "--legacy", bed.Legacy.URL, "--candidate", bed.Secondary.URL,
-			"--json", summary}, common...), 0, "requests: 463 = skipped 0 + compared 463", ""},
 		{"regressed", append([]string{"replay", capture, "--legacy", bed.Legacy.URL, "--candidate", bed.Candidate.URL}, common...),
 			1, "header.Cache-Control", ""},
 		{"cut short", append([]string{"replay", cut, "--legacy", bed.Legacy.URL, "--candidate", bed.Secondary.URL, "--unsafe"}, common...),
@@ -61,7 +58,35 @@ func TestReplay(t *testing.T) {
 			expectCLI(t, tt.args, tt.wantCode, tt.wantStdout, tt.wantStderr)
 		})
 	}
-	b, err := os.ReadFile(summary)
+	// Two NGINX instances of the same edge answer alike: the secondary
+	// stands in for a faithful candidate, and the run passes (exit 0).
+	// As in TestReplayCalibrationIdenticalSides, 4 exchanges in flight: at
+	// the default 64 both single-worker instances are saturated on two
+	// cores and their latency is the scheduler's (a CI run: one ×1.21 at
+	// p50). A run failed on latency alone is taken again, up to three, as
+	// there; any difference fails at once, and a bias of the replay's own
+	// would fail all three.
+	faithful := append([]string{"replay", capture, "--legacy", bed.Legacy.URL, "--candidate", bed.Secondary.URL, "--json", summary, "--concurrency", "4"}, common...)
+	for attempt := 1; ; attempt++ {
+		code, stdout, stderr := runCLI(t, faithful...)
+		s := readSummary(t, summary)
+		if s.Counts.Requests != 463 || s.Counts.Compared != 463 || s.Counts.Different != 0 {
+			t.Fatalf("faithful: counts %+v, want 463 compared, none different (exit %d, stderr %q)", s.Counts, code, stderr)
+		}
+		if code == 0 && s.Verdict == diff.VerdictPass && strings.Contains(stdout, "requests: 463 = skipped 0 + compared 463") && stderr == "" {
+			break
+		}
+		if code != 1 || s.LatencyVerdict.Status != diff.LatencyRegression || attempt == 3 {
+			t.Fatalf("faithful, attempt %d: exit %d, verdict %q %v, stderr %q; want exit 0, pass", attempt, code, s.Verdict, s.Reasons, stderr)
+		}
+		t.Logf("faithful, attempt %d: failed on latency alone (%v); again", attempt, s.Reasons)
+	}
+}
+
+// readSummary reads a summary JSON a run wrote.
+func readSummary(t *testing.T, path string) diff.Summary {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +94,5 @@ func TestReplay(t *testing.T) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Counts.Requests != 463 || s.Counts.Compared != 463 || s.Counts.Different != 0 || s.Verdict != diff.VerdictPass {
-		t.Errorf("summary JSON: counts %+v, verdict %q %v; want 463 compared, none different, pass", s.Counts, s.Verdict, s.Reasons)
-	}
+	return s
 }
