@@ -44,14 +44,7 @@ func TestReusedPorts(t *testing.T) {
 		reuseClients(t, bed.Legacy.Addr, 12, 40)
 		run(t, wrk, "-t1", "-c4", "-d1s", "-H", "Connection: close", bed.Legacy.URL+"/api/items/1")
 	})
-	want, n := accessLog(t, bed.Legacy.AccessLog)
-	for _, reqs := range want {
-		for i := range reqs {
-			if reqs[i].Status == 499 {
-				reqs[i].Status = 0 // wrk left before the answer: NGINX sent none
-			}
-		}
-	}
+	want, n := accessLog(t, bed.Legacy.AccessLog) // wrk leaves some unanswered
 	recs, st := readPath(t, path, ReadConfig{Responses: true})
 	got, m := found(recs)
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -146,31 +145,25 @@ func (s *h2Sender) close() {
 func (s *h2Sender) do(ctx context.Context, base *url.URL, req *diff.Request) *diff.Response {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	var start, firstByte time.Time
-	trace := &httptrace.ClientTrace{
-		GotConn:              func(httptrace.GotConnInfo) { start = time.Now() },
-		GotFirstResponseByte: func() { firstByte = time.Now() },
-	}
-	hreq, err := s.newRequest(httptrace.WithClientTrace(ctx, trace), base, req)
+	var w stopwatch
+	hreq, err := s.newRequest(w.trace(ctx), base, req)
 	if err != nil {
 		return &diff.Response{Err: err.Error()}
 	}
-	called := time.Now()
+	w.call()
 	resp, err := s.client(base).Do(hreq)
-	if start.IsZero() {
-		start = called
-	}
+	w.returned()
 	if err != nil {
-		return &diff.Response{Err: Describe(err), Total: time.Since(start)}
+		return &diff.Response{Err: Describe(err), Total: w.since()}
 	}
 	defer resp.Body.Close()
 	r := &diff.Response{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header}
-	if firstByte.IsZero() {
-		firstByte = time.Now() // x/net's Transport reports no first byte: the header is
+	if w.firstByte.IsZero() {
+		w.firstByte = time.Now() // x/net's Transport reports no first byte: the header is
 	}
-	r.TTFB = firstByte.Sub(start)
+	r.TTFB = w.firstByte.Sub(w.start)
 	body, truncated, err := keepBody(resp.Body, s.cfg.MaxBody)
-	r.Total = time.Since(start)
+	r.Total = w.since()
 	if err != nil {
 		r.Err = "reading answer body: " + Describe(err)
 		return r

@@ -19,7 +19,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"time"
@@ -133,46 +132,40 @@ func (c *Client) Send(ctx context.Context, base *url.URL, out *Outgoing) *diff.R
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 
-	var start, firstByte time.Time
-	trace := &httptrace.ClientTrace{
-		GotConn:              func(httptrace.GotConnInfo) { start = time.Now() },
-		GotFirstResponseByte: func() { firstByte = time.Now() },
-	}
-	hreq, err := c.newRequest(httptrace.WithClientTrace(ctx, trace), base, out)
+	var w stopwatch
+	hreq, err := c.newRequest(w.trace(ctx), base, out)
 	if err != nil {
 		return &diff.Response{Err: err.Error()}
 	}
-	called := time.Now()
 	var br *bodyReader
 	if out.Body != nil {
 		br = &bodyReader{r: out.Body}
 		hreq.Body, hreq.ContentLength = io.NopCloser(br), out.ContentLength
 		hreq.GetBody = nil
 	}
+	w.call()
 	resp, err := client.Do(hreq)
-	if start.IsZero() {
-		start = called
-	}
+	w.returned()
 	if br != nil && br.err != nil {
 		out.BodyErr = br.err
-		return &diff.Response{Err: "reading request body: " + Describe(br.err), Total: time.Since(start)}
+		return &diff.Response{Err: "reading request body: " + Describe(br.err), Total: w.since()}
 	}
 	if err != nil {
-		return &diff.Response{Err: Describe(err), Total: time.Since(start)}
+		return &diff.Response{Err: Describe(err), Total: w.since()}
 	}
 	defer resp.Body.Close()
 	r := &diff.Response{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header}
-	if !firstByte.IsZero() {
-		r.TTFB = firstByte.Sub(start)
+	if !w.firstByte.IsZero() {
+		r.TTFB = w.firstByte.Sub(w.start)
 	}
 	if out.Relay != nil {
 		t := time.Now()
 		if err := out.Relay.Head(resp.StatusCode, resp.Proto, resp.Header); err != nil {
 			out.RelayErr = err
-			r.Err, r.Total = "relaying answer: "+Describe(err), time.Since(start)
+			r.Err, r.Total = "relaying answer: "+Describe(err), w.since()
 			return r
 		}
-		start = start.Add(time.Since(t))
+		w.start = w.start.Add(time.Since(t)) // the client's time is not the upstream's
 	}
 	limit := out.Keep
 	if limit == 0 {
@@ -185,9 +178,9 @@ func (c *Client) Send(ctx context.Context, base *url.URL, out *Outgoing) *diff.R
 	}
 	var clock relayClock
 	err = consume(resp.Body, func() bool { return false }, k, out, &clock)
-	r.Total = time.Since(start)
+	r.Total = w.since()
 	if !clock.lastRead.IsZero() {
-		r.Total = clock.lastRead.Sub(start) - clock.waitAtLast
+		r.Total = clock.lastRead.Sub(w.start) - clock.waitAtLast
 	}
 	r.Trailer = resp.Trailer
 	if k != nil {
