@@ -122,8 +122,10 @@ settle() {
   done
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-items() { grep -c '"uri":"/api/items/' "$log" || true; }
-item7() { grep -c '"uri":"/api/items/7"' "$log" || true; }
+# The log's item answers NGINX put on the wire: one logged 200 after wrk
+# reset the connection has bytes_sent 0 and is in no capture.
+items() { grep '"uri":"/api/items/' "$log" | grep -vc '"bytes_sent":0,' || true; }
+item7() { grep '"uri":"/api/items/7"' "$log" | grep -vc '"bytes_sent":0,' || true; }
 ep='.endpoints[] | select(.endpoint=="GET /api/items/{id}")'
 
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') rate=$rate conns=$conns dur=$dur"
