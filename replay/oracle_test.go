@@ -1,17 +1,14 @@
 package replay
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cutover/cutover/internal/testbed"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -25,43 +22,18 @@ type seen struct {
 
 // accessLog reads an access log of the test bed, by client connection.
 // A request NGINX put no byte of an answer on the wire for has status 0,
-// as a capture shows it: a 499 (the client left first), or a 200 logged
-// after the client reset the connection (its write failed).
+// as a capture shows it.
 func accessLog(t *testing.T, path string) (map[string][]seen, int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		if r, err = gzip.NewReader(f); err != nil {
-			t.Fatal(err)
-		}
-	}
 	byConn := map[string][]seen{}
-	n := 0
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		var l struct {
-			Client, Method, URI string
-			Status              int
-			BytesSent           *int `json:"bytes_sent"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if l.BytesSent == nil {
-			t.Fatalf("%s: a line without bytes_sent: %s", path, sc.Bytes())
-		}
-		if *l.BytesSent == 0 {
+	lines := testbed.ReadAccessLogForTest(t, path)
+	for _, l := range lines {
+		if !l.Answered() {
 			l.Status = 0
 		}
 		byConn[l.Client] = append(byConn[l.Client], seen{l.Method, l.URI, l.Status})
-		n++
 	}
-	return byConn, n
+	return byConn, len(lines)
 }
 
 // nginxClient writes a client address as NGINX's $remote_addr:$remote_port does.
